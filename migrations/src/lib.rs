@@ -1,0 +1,14 @@
+//! Schema migrations, append-only: a released migration is never edited, a change is a new file.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_tenants;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_create_tenants::Migration)]
+    }
+}

@@ -1,0 +1,129 @@
+//! Hand-written shapes of the Jira Cloud platform REST API v3 endpoints we call, field names as in
+//! `shared/reference/jira-platform-openapi.json` (components/schemas). Unknown fields are ignored
+//! so Jira adding fields never breaks us.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `GET /rest/api/3/serverInfo` — ServerInformation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerInformation {
+    pub base_url: String,
+    #[serde(default)]
+    pub display_url: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub deployment_type: Option<String>,
+    #[serde(default)]
+    pub server_title: Option<String>,
+}
+
+/// User (as returned by `/rest/api/3/myself` and `/rest/api/3/user`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub account_id: String,
+    #[serde(default)]
+    pub account_type: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+/// `POST /rest/api/3/permissions/check` body — BulkPermissionsRequestBean.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkPermissionsRequest {
+    pub account_id: String,
+    pub global_permissions: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub project_permissions: Vec<BulkProjectPermissions>,
+}
+
+/// BulkProjectPermissions.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkProjectPermissions {
+    pub permissions: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub projects: Vec<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub issues: Vec<i64>,
+}
+
+/// BulkPermissionGrants.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkPermissionGrants {
+    #[serde(default)]
+    pub global_permissions: Vec<String>,
+    #[serde(default)]
+    pub project_permissions: Vec<BulkProjectPermissionGrants>,
+}
+
+/// BulkProjectPermissionGrants.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkProjectPermissionGrants {
+    pub permission: String,
+    #[serde(default)]
+    pub projects: Vec<i64>,
+    #[serde(default)]
+    pub issues: Vec<i64>,
+}
+
+/// Project (the fields we show and use).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Project {
+    pub id: String,
+    pub key: String,
+    pub name: String,
+    #[serde(default)]
+    pub issue_types: Vec<IssueTypeDetails>,
+}
+
+/// IssueTypeDetails.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssueTypeDetails {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub subtask: bool,
+}
+
+/// PageBeanProject, from `GET /rest/api/3/project/search`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageBeanProject {
+    #[serde(default)]
+    pub values: Vec<Project>,
+    #[serde(default)]
+    pub is_last: Option<bool>,
+    #[serde(default)]
+    pub start_at: Option<i64>,
+    #[serde(default)]
+    pub total: Option<i64>,
+}
+
+/// ErrorCollection: Jira's error body.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorCollection {
+    #[serde(default)]
+    pub error_messages: Vec<String>,
+    #[serde(default)]
+    pub errors: BTreeMap<String, String>,
+}
+
+impl ErrorCollection {
+    pub fn summary(&self) -> String {
+        let mut parts = self.error_messages.clone();
+        parts.extend(self.errors.iter().map(|(k, v)| format!("{k}: {v}")));
+        parts.join("; ")
+    }
+}

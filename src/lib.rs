@@ -1,0 +1,14 @@
+//! Exalate for Jira Cloud: a multi-tenant Atlassian Connect app that keeps issues of two Jira
+//! sites in sync. `main.rs` only parses the command line; everything is reachable from here.
+
+pub mod cli;
+pub mod configuration;
+pub mod connect;
+pub mod db;
+pub mod entities;
+pub mod jira;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod tenants;
+pub mod web;

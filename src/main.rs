@@ -1,0 +1,6 @@
+use clap::Parser;
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    exalate::cli::run(exalate::cli::Cli::parse()).await
+}

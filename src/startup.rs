@@ -1,0 +1,162 @@
+//! `Application::build`: database, migrations, state, and the bound HTTP server. Tests call it
+//! with port 0 and their own database.
+
+use crate::configuration::Settings;
+use crate::connect::{descriptor, install_keys::InstallKeys};
+use crate::jira::{HostAllowlist, JiraClients};
+use crate::state::AppState;
+use crate::tenants::{crypto::SecretBox, TenantStore};
+use crate::{db, web as app_web};
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use sea_orm::DatabaseConnection;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+    #[error("the encryption key is unusable: {0}")]
+    Crypto(#[from] crate::tenants::crypto::CryptoError),
+    #[error(transparent)]
+    Descriptor(#[from] descriptor::DescriptorError),
+    #[error("could not load tenants: {0}")]
+    Tenants(#[from] crate::tenants::TenantError),
+    #[error("could not listen on {0}: {1}")]
+    Bind(String, std::io::Error),
+}
+
+pub struct Application {
+    addr: SocketAddr,
+    server: Server,
+    pub state: AppState,
+    pub db: DatabaseConnection,
+}
+
+pub struct BuildOptions {
+    pub run_migrations: bool,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            run_migrations: true,
+        }
+    }
+}
+
+impl Application {
+    /// Binds `server.listen` and builds everything.
+    pub async fn build(settings: Settings, opts: BuildOptions) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(&settings.server.listen)
+            .map_err(|e| StartupError::Bind(settings.server.listen.clone(), e))?;
+        Self::build_with_listener(settings, listener, opts).await
+    }
+
+    /// Builds on an already bound listener (tests bind first, to know the base URL).
+    pub async fn build_with_listener(
+        settings: Settings,
+        listener: TcpListener,
+        opts: BuildOptions,
+    ) -> Result<Self, StartupError> {
+        let db = db::connect(&settings.database).await?;
+        if opts.run_migrations {
+            db::migrate(&db).await?;
+        }
+        let secrets = SecretBox::from_settings(
+            &settings.security.encryption_key,
+            &settings.security.key_file,
+        )?;
+        let tenants = TenantStore::new(db.clone(), secrets, &settings.tenants);
+        let warmed = tenants.warm().await?;
+        let allowlist = HostAllowlist::new(&settings.jira.allowed_hosts, settings.jira.allow_http);
+        let descriptor = descriptor::render(
+            &settings.connect.app_key,
+            &settings.connect.app_name,
+            settings.base_url(),
+        )?;
+        let state = AppState {
+            base_path: connect_jwt::base_path_of(settings.base_url()).into(),
+            tenants,
+            install_keys: InstallKeys::new(&settings.connect),
+            descriptor: Arc::new(descriptor),
+            jira: JiraClients::new(&settings.jira, &settings.connect.app_key, allowlist),
+            settings: Arc::new(settings),
+        };
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartupError::Bind("listener".into(), e))?;
+        let body_limit = state.settings.server.max_body_bytes;
+        let workers = match state.settings.server.workers {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let data = web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .app_data(data.clone())
+                .app_data(app_web::error::json_config(body_limit))
+                .app_data(app_web::error::payload_config(body_limit))
+                .configure(app_web::routes::configure)
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(app_web::error::ApiError::not_found(
+                        "There is nothing at this address.",
+                    ))
+                }))
+        })
+        .workers(workers)
+        .disable_signals()
+        .listen(listener)
+        .map_err(|e| StartupError::Bind(addr.to_string(), e))?
+        .run();
+        tracing::info!(%addr, base_url = %state.settings.base_url(), tenants = warmed, "exalate listening");
+        Ok(Application {
+            addr,
+            server,
+            state,
+            db,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Runs until Ctrl-C / SIGTERM, then stops gracefully.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            handle.stop(true).await;
+        });
+        self.server.await
+    }
+
+    /// The server future, for tests that spawn it.
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "exalate", version, about = "Exalate for Jira Cloud: keeps issues of two Jira sites in sync")]
+#[command(
+    name = "exalate",
+    version,
+    about = "Exalate for Jira Cloud: keeps issues of two Jira sites in sync"
+)]
 pub struct Cli {
     /// Configuration file layered over the built-in defaults (also EXALATE_CONFIG).
     #[arg(long, global = true)]

@@ -18,7 +18,9 @@ pub enum DbError {
 
 /// The file path of a `sqlite://` URL, when it names a file.
 fn sqlite_file(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or("");
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
@@ -56,7 +58,10 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbError> {
 mod tests {
     #[test]
     fn sqlite_paths() {
-        assert_eq!(super::sqlite_file("sqlite://./data/x.db?mode=rwc"), Some("./data/x.db"));
+        assert_eq!(
+            super::sqlite_file("sqlite://./data/x.db?mode=rwc"),
+            Some("./data/x.db")
+        );
         assert_eq!(super::sqlite_file("sqlite::memory:"), None);
         assert_eq!(super::sqlite_file("postgres://h/db"), None);
     }

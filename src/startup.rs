@@ -95,6 +95,9 @@ impl Application {
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
             App::new()
+                // Trailing slashes are insignificant in Connect's canonical path, so routing
+                // ignores them too.
+                .wrap(actix_web::middleware::NormalizePath::trim())
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .app_data(data.clone())
                 .app_data(app_web::error::json_config(body_limit))

@@ -322,10 +322,7 @@ pub fn token_from_request<'a>(
         .split('&')
         .filter_map(|p| p.split_once('='))
         .find(|(k, _)| *k == "jwt")
-        .map(|(_, v)| {
-            percent_encoding::percent_decode_str(v)
-                .decode_utf8_lossy()
-        })
+        .map(|(_, v)| percent_encoding::percent_decode_str(v).decode_utf8_lossy())
 }
 
 #[cfg(test)]

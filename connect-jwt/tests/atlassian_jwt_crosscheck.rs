@@ -74,7 +74,9 @@ fn canonical_requests_and_tokens_match_atlassian_jwt() {
 #[test]
 fn our_tokens_verify_with_atlassian_jwt() {
     if std::env::var("CONNECT_JWT_CROSSCHECK_NODE").as_deref() != Ok("1") {
-        eprintln!("CONNECT_JWT_CROSSCHECK_NODE is not 1: node direction not run (scripts/test runs it)");
+        eprintln!(
+            "CONNECT_JWT_CROSSCHECK_NODE is not 1: node direction not run (scripts/test runs it)"
+        );
         return;
     }
     let f = fixture();
@@ -94,7 +96,10 @@ fn our_tokens_verify_with_atlassian_jwt() {
             serde_json::json!({"method": c.method, "url": c.url, "baseUrl": c.base_url, "token": token})
         })
         .collect();
-    let out = std::env::temp_dir().join(format!("connect-jwt-rust-tokens-{}.json", std::process::id()));
+    let out = std::env::temp_dir().join(format!(
+        "connect-jwt-rust-tokens-{}.json",
+        std::process::id()
+    ));
     std::fs::write(
         &out,
         serde_json::to_vec(&serde_json::json!({"secret": f.secret, "tokens": tokens})).unwrap(),
@@ -106,5 +111,8 @@ fn our_tokens_verify_with_atlassian_jwt() {
         .status()
         .expect("node runs");
     let _ = std::fs::remove_file(&out);
-    assert!(status.success(), "atlassian-jwt refused tokens minted by connect-jwt");
+    assert!(
+        status.success(),
+        "atlassian-jwt refused tokens minted by connect-jwt"
+    );
 }

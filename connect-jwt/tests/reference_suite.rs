@@ -60,5 +60,10 @@ fn every_case_of_the_reference_suite() {
             failures.push(format!("{}: qsh differs", case.name));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

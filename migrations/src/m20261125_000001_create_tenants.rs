@@ -21,16 +21,36 @@ impl MigrationTrait for Migration {
                             .auto_increment()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(Tenants::ClientKey).string_len(255).not_null())
+                    .col(
+                        ColumnDef::new(Tenants::ClientKey)
+                            .string_len(255)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Tenants::PublicId).string_len(64).not_null())
                     .col(ColumnDef::new(Tenants::BaseUrl).string_len(2048).not_null())
                     .col(ColumnDef::new(Tenants::DisplayUrl).string_len(2048).null())
-                    .col(ColumnDef::new(Tenants::ProductType).string_len(32).not_null())
+                    .col(
+                        ColumnDef::new(Tenants::ProductType)
+                            .string_len(32)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Tenants::SharedSecretEnc).text().not_null())
                     .col(ColumnDef::new(Tenants::State).string_len(16).not_null())
-                    .col(ColumnDef::new(Tenants::InstalledAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(Tenants::UpdatedAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(Tenants::UninstalledAt).timestamp_with_time_zone().null())
+                    .col(
+                        ColumnDef::new(Tenants::InstalledAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Tenants::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Tenants::UninstalledAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .to_owned(),
             )
             .await?;

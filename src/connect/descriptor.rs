@@ -18,7 +18,11 @@ pub struct Descriptor {
 }
 
 /// Renders the template. Values are inserted as JSON string contents, so no value can break out.
-pub fn render(app_key: &str, app_name: &str, base_url: &str) -> Result<Descriptor, DescriptorError> {
+pub fn render(
+    app_key: &str,
+    app_name: &str,
+    base_url: &str,
+) -> Result<Descriptor, DescriptorError> {
     let esc = |s: &str| {
         let quoted = serde_json::to_string(s).expect("strings serialise");
         quoted[1..quoted.len() - 1].to_owned()
@@ -53,7 +57,11 @@ pub fn declared_urls(json: &Value) -> Vec<String> {
     }
     let mut out = Vec::new();
     if let Some(Value::Object(lifecycle)) = json.get("lifecycle") {
-        out.extend(lifecycle.values().filter_map(|v| v.as_str().map(str::to_owned)));
+        out.extend(
+            lifecycle
+                .values()
+                .filter_map(|v| v.as_str().map(str::to_owned)),
+        );
     }
     if let Some(modules) = json.get("modules") {
         walk(modules, &mut out);

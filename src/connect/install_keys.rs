@@ -30,7 +30,9 @@ pub struct InstallKeys {
 impl InstallKeys {
     pub fn new(settings: &crate::configuration::ConnectSettings) -> Self {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_millis(settings.install_keys_fetch_timeout_ms))
+            .timeout(Duration::from_millis(
+                settings.install_keys_fetch_timeout_ms,
+            ))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("static reqwest configuration");

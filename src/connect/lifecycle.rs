@@ -116,7 +116,11 @@ impl LifecycleContext<'_> {
         Ok(())
     }
 
-    fn check_payload(&self, p: &LifecyclePayload, expected_event: &str) -> Result<(), LifecycleError> {
+    fn check_payload(
+        &self,
+        p: &LifecyclePayload,
+        expected_event: &str,
+    ) -> Result<(), LifecycleError> {
         let bad = |m: &str| Err(LifecycleError::InvalidPayload(m.to_owned()));
         if p.key != self.app_key {
             return bad("key is not this app's key");

@@ -92,10 +92,7 @@ mod tests {
     use super::*;
 
     fn list() -> HostAllowlist {
-        HostAllowlist::new(
-            &["*.atlassian.net".into(), "".into()],
-            false,
-        )
+        HostAllowlist::new(&["*.atlassian.net".into(), "".into()], false)
     }
 
     #[test]

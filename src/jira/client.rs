@@ -4,7 +4,9 @@
 //! with `Retry-After` — a rate limit is a reason to wait, never a failure.
 
 use super::allowlist::{HostAllowlist, UrlError};
-use super::types::{BulkPermissionGrants, BulkPermissionsRequest, ErrorCollection, ServerInformation, User};
+use super::types::{
+    BulkPermissionGrants, BulkPermissionsRequest, ErrorCollection, ServerInformation, User,
+};
 use crate::configuration::JiraSettings;
 use crate::tenants::Tenant;
 use moka::sync::Cache;
@@ -157,9 +159,9 @@ impl JiraClients {
     /// A client acting as the app on `tenant`'s site.
     pub fn for_tenant(&self, tenant: Arc<Tenant>) -> Result<JiraClient, JiraError> {
         let base = self.allowlist.check_str(&tenant.base_url)?;
-        let budget = self
-            .budgets
-            .get_with(tenant.client_key.clone(), || Arc::new(Budget::new(&self.settings)));
+        let budget = self.budgets.get_with(tenant.client_key.clone(), || {
+            Arc::new(Budget::new(&self.settings))
+        });
         Ok(JiraClient {
             shared: self.clone(),
             base_url: base.as_str().trim_end_matches('/').to_owned(),
@@ -177,7 +179,10 @@ pub struct JiraClient {
 }
 
 fn is_idempotent(m: &Method) -> bool {
-    matches!(*m, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS)
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+    )
 }
 
 /// `Retry-After` as seconds or an HTTP date.
@@ -294,7 +299,10 @@ impl JiraClient {
         }
     }
 
-    pub async fn get_json<T: DeserializeOwned>(&self, path_and_query: &str) -> Result<T, JiraError> {
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        path_and_query: &str,
+    ) -> Result<T, JiraError> {
         let resp = self.send(Method::GET, path_and_query, None).await?;
         decode(resp).await
     }

@@ -188,14 +188,21 @@ impl TenantStore {
     }
 
     /// Sets the state of a known tenant; returns false when the clientKey is unknown.
-    pub async fn set_state(&self, client_key: &str, state: TenantState) -> Result<bool, TenantError> {
+    pub async fn set_state(
+        &self,
+        client_key: &str,
+        state: TenantState,
+    ) -> Result<bool, TenantError> {
         let now = Utc::now().fixed_offset();
         let res = tenants::Entity::update_many()
             .col_expr(
                 tenants::Column::State,
                 sea_orm::sea_query::Expr::value(state.as_str()),
             )
-            .col_expr(tenants::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+            .col_expr(
+                tenants::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
             .col_expr(
                 tenants::Column::UninstalledAt,
                 sea_orm::sea_query::Expr::value(if state == TenantState::Uninstalled {

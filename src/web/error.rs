@@ -83,11 +83,17 @@ impl From<LifecycleError> for ApiError {
             LifecycleError::Key(k) => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "jwt_key", k.to_string())
             }
-            LifecycleError::NotSignedInstall | LifecycleError::IssuerMismatch => {
-                ApiError::new(StatusCode::UNAUTHORIZED, "jwt_signed_install", e.to_string())
+            LifecycleError::NotSignedInstall | LifecycleError::IssuerMismatch => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "jwt_signed_install",
+                e.to_string(),
+            ),
+            LifecycleError::InvalidPayload(_) => {
+                ApiError::bad_request("invalid_payload", e.to_string())
             }
-            LifecycleError::InvalidPayload(_) => ApiError::bad_request("invalid_payload", e.to_string()),
-            LifecycleError::SiteNotAllowed(_) => ApiError::bad_request("site_not_allowed", e.to_string()),
+            LifecycleError::SiteNotAllowed(_) => {
+                ApiError::bad_request("site_not_allowed", e.to_string())
+            }
             LifecycleError::Store(inner) => ApiError::internal("tenant store failed", &inner),
         }
     }
@@ -110,7 +116,10 @@ pub fn json_config(limit: usize) -> actix_web::web::JsonConfig {
                     "content_type",
                     "Send the body as application/json.",
                 ),
-                _ => ApiError::bad_request("malformed_json", "The request body is not valid JSON for this endpoint."),
+                _ => ApiError::bad_request(
+                    "malformed_json",
+                    "The request body is not valid JSON for this endpoint.",
+                ),
             };
             actix_web::error::InternalError::from_response(err, api.error_response()).into()
         })

@@ -35,7 +35,10 @@ pub fn escape_html(s: &str) -> String {
 
 /// A session token for the frontend: signed with the tenant's secret, bound to the user, usable
 /// only on context-qsh endpoints, valid for `session_ttl_secs`.
-pub fn session_token(state: &AppState, auth: &crate::connect::auth::Authenticated) -> Result<String, ApiError> {
+pub fn session_token(
+    state: &AppState,
+    auth: &crate::connect::auth::Authenticated,
+) -> Result<String, ApiError> {
     let now = chrono::Utc::now().timestamp();
     let claims = Claims {
         iss: auth.tenant.client_key.clone(),

@@ -108,7 +108,9 @@ async fn webhook(
     let event = body
         .get("webhookEvent")
         .and_then(|v| v.as_str())
-        .ok_or_else(|| ApiError::bad_request("invalid_webhook", "The webhook has no webhookEvent."))?;
+        .ok_or_else(|| {
+            ApiError::bad_request("invalid_webhook", "The webhook has no webhookEvent.")
+        })?;
     tracing::debug!(client_key = %auth.tenant.client_key, event, "webhook received");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,1 +1,6 @@
-
+mod descriptor;
+mod health_check;
+mod helpers;
+mod jira_client;
+mod jwt_auth;
+mod lifecycle;

@@ -27,6 +27,7 @@ openssl genrsa -out "$WORK/install.pem" 2048 2>/dev/null
 openssl rsa -in "$WORK/install.pem" -pubout -out "$WORK/keys/$KID" 2>/dev/null
 python3 -m http.server "$KEY_PORT" --bind 127.0.0.1 --directory "$WORK/keys" >"$WORK/keys.log" 2>&1 &
 KEYS_PID=$!
+for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$KEY_PORT/$KID" && break; sleep 0.1; done
 
 export EXALATE__SERVER__LISTEN="127.0.0.1:$PORT"
 export EXALATE__SERVER__BASE_URL="http://127.0.0.1:$PORT"

@@ -156,10 +156,31 @@ impl Settings {
 mod tests {
     use super::*;
 
+    // One test, because environment variables are process-wide.
     #[test]
-    fn defaults_load_and_validate() {
+    fn defaults_then_environment_overrides() {
         let s = load(None).expect("defaults are valid");
         assert_eq!(s.connect.jwt_leeway_secs, 30);
         assert!(s.jira.allowed_hosts.iter().any(|h| h == "*.atlassian.net"));
+        assert!(s.database.url.starts_with("sqlite://./data/"));
+
+        std::env::set_var("EXALATE__SERVER__LISTEN", "127.0.0.1:0");
+        std::env::set_var("EXALATE__JIRA__ALLOWED_HOSTS", "*.atlassian.net,127.0.0.1");
+        std::env::set_var("EXALATE__CONNECT__JWT_LEEWAY_SECS", "5");
+        let s = load(None).expect("overrides are valid");
+        assert_eq!(s.server.listen, "127.0.0.1:0");
+        assert_eq!(s.jira.allowed_hosts, ["*.atlassian.net", "127.0.0.1"]);
+        assert_eq!(s.connect.jwt_leeway_secs, 5);
+
+        std::env::set_var("EXALATE__SERVER__BASE_URL", "not a url");
+        assert!(load(None).is_err());
+        for k in [
+            "SERVER__LISTEN",
+            "JIRA__ALLOWED_HOSTS",
+            "CONNECT__JWT_LEEWAY_SECS",
+            "SERVER__BASE_URL",
+        ] {
+            std::env::remove_var(format!("EXALATE__{k}"));
+        }
     }
 }

@@ -127,3 +127,82 @@ impl ErrorCollection {
         parts.join("; ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Our hand-written shapes must use the field names of the official OpenAPI spec.
+    use serde_json::Value;
+
+    fn schema_properties(spec: &Value, name: &str) -> Vec<String> {
+        spec["components"]["schemas"][name]["properties"]
+            .as_object()
+            .unwrap_or_else(|| panic!("schema {name} missing"))
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn field_names_exist_in_the_openapi_spec() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/reference/jira-platform-openapi.json");
+        let spec: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("spec"))
+            .expect("spec parses");
+        let ours: &[(&str, &[&str])] = &[
+            (
+                "ServerInformation",
+                &[
+                    "baseUrl",
+                    "displayUrl",
+                    "version",
+                    "deploymentType",
+                    "serverTitle",
+                ],
+            ),
+            (
+                "User",
+                &["accountId", "accountType", "displayName", "active"],
+            ),
+            (
+                "BulkPermissionsRequestBean",
+                &["accountId", "globalPermissions", "projectPermissions"],
+            ),
+            (
+                "BulkProjectPermissions",
+                &["permissions", "projects", "issues"],
+            ),
+            (
+                "BulkPermissionGrants",
+                &["globalPermissions", "projectPermissions"],
+            ),
+            (
+                "BulkProjectPermissionGrants",
+                &["permission", "projects", "issues"],
+            ),
+            ("Project", &["id", "key", "name", "issueTypes"]),
+            ("IssueTypeDetails", &["id", "name", "subtask"]),
+            ("PageBeanProject", &["values", "isLast", "startAt", "total"]),
+            ("ErrorCollection", &["errorMessages", "errors"]),
+        ];
+        for (schema, fields) in ours {
+            let props = schema_properties(&spec, schema);
+            for f in *fields {
+                assert!(
+                    props.iter().any(|p| p == f),
+                    "{schema}.{f} is not in the spec"
+                );
+            }
+        }
+        // And the serialised request really uses those names.
+        let req = super::BulkPermissionsRequest {
+            account_id: "a".into(),
+            global_permissions: vec!["ADMINISTER".into()],
+            project_permissions: vec![],
+        };
+        let v = serde_json::to_value(req).unwrap();
+        let props = schema_properties(&spec, "BulkPermissionsRequestBean");
+        for k in v.as_object().unwrap().keys() {
+            assert!(props.contains(k), "{k}");
+        }
+    }
+}

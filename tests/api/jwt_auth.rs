@@ -311,3 +311,32 @@ async fn base_url_with_a_path_is_honoured() {
         .await;
     assert_eq!(resp.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn authenticated_requests_are_served_from_the_tenant_cache() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let t = app.install().await;
+    let page = "/pages/connections";
+    let resp = app
+        .get(
+            page,
+            Some(&format!("JWT {}", app.jira_token(&t, "GET", page))),
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    // With the table gone, only the in-memory cache can answer: the hot path reads no database.
+    app.db
+        .execute_unprepared("DROP TABLE tenants")
+        .await
+        .unwrap();
+    for _ in 0..20 {
+        let resp = app
+            .get(
+                page,
+                Some(&format!("JWT {}", app.jira_token(&t, "GET", page))),
+            )
+            .await;
+        assert_eq!(resp.status().as_u16(), 200);
+    }
+}

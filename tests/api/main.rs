@@ -1,3 +1,4 @@
+mod cli;
 mod descriptor;
 mod health_check;
 mod helpers;

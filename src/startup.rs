@@ -60,10 +60,15 @@ impl Application {
         listener: TcpListener,
         opts: BuildOptions,
     ) -> Result<Self, StartupError> {
-        let db = db::connect(&settings.database).await?;
         if opts.run_migrations {
-            db::migrate(&db).await?;
+            // Migrate on a pool of its own and close it: a SQLite connection that loaded the
+            // schema halfway through the migration would prepare statements against a stale
+            // schema (e.g. an ON CONFLICT without its unique index yet).
+            let migrations = db::connect(&settings.database).await?;
+            db::migrate(&migrations).await?;
+            migrations.close().await.map_err(db::DbError::Connect)?;
         }
+        let db = db::connect(&settings.database).await?;
         let secrets = SecretBox::from_settings(
             &settings.security.encryption_key,
             &settings.security.key_file,

@@ -1,0 +1,1203 @@
+//! The REST v3 subset, with Jira's paths, status codes, JSON shapes and error texts
+//! (`shared/reference/jira-platform-openapi.json` is the authority).
+
+use crate::auth;
+use crate::error::{ApiResult, JiraApiError};
+use crate::model::{jira_time, Attachment};
+use crate::render;
+use crate::site::{Principal, Site};
+use actix_web::http::StatusCode;
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
+use base64::Engine;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::future::{ready, Ready};
+use tokio::io::AsyncWriteExt;
+
+pub type SiteData = web::Data<Site>;
+
+/// An authenticated caller; apps must hold the scope the HTTP method needs.
+pub struct Caller(pub Principal);
+
+impl FromRequest for Caller {
+    type Error = JiraApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let site = req.app_data::<SiteData>().expect("site registered");
+        ready(match auth::authenticate(req, site) {
+            Ok(Some(p)) => {
+                site.counters
+                    .update(|c| *c.by_principal.entry(p.kind()).or_default() += 1);
+                match &p {
+                    Principal::App { scopes, .. }
+                        if !auth::scope_allows(scopes, req.method().as_str()) =>
+                    {
+                        Err(JiraApiError::forbidden(
+                            "Unauthorized; scope does not match",
+                        ))
+                    }
+                    _ => Ok(Caller(p)),
+                }
+            }
+            Ok(None) => Err(JiraApiError::unauthorized()),
+            Err(e) => Err(e),
+        })
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/rest/api/3")
+            .route("/serverInfo", web::get().to(server_info))
+            .route("/myself", web::get().to(myself))
+            .route("/user", web::get().to(user))
+            .route("/field", web::get().to(fields))
+            .route("/project", web::get().to(projects))
+            .route("/project/search", web::get().to(project_search))
+            .route("/project/{key}", web::get().to(project))
+            .route("/issuetype", web::get().to(issue_types))
+            .route("/issuetype/project", web::get().to(issue_types_for_project))
+            .route(
+                "/issuetypescheme/project",
+                web::get().to(issue_type_schemes),
+            )
+            .route(
+                "/issue/createmeta/{project}/issuetypes",
+                web::get().to(createmeta),
+            )
+            .route("/issue", web::post().to(create_issue))
+            .route("/issue/{key}", web::get().to(get_issue))
+            .route("/issue/{key}", web::put().to(edit_issue))
+            .route("/issue/{key}", web::delete().to(delete_issue))
+            .route("/issue/{key}/comment", web::get().to(list_comments))
+            .route("/issue/{key}/comment", web::post().to(add_comment))
+            .route("/issue/{key}/comment/{id}", web::get().to(get_comment))
+            .route("/issue/{key}/comment/{id}", web::put().to(update_comment))
+            .route(
+                "/issue/{key}/comment/{id}",
+                web::delete().to(delete_comment),
+            )
+            .route(
+                "/issue/{key}/attachments",
+                web::post().to(upload_attachments),
+            )
+            .route("/attachment/{id}", web::get().to(attachment_meta))
+            .route("/attachment/{id}", web::delete().to(delete_attachment))
+            .route(
+                "/attachment/content/{id}",
+                web::get().to(attachment_content),
+            )
+            .route(
+                "/issue/{key}/properties",
+                web::get().to(list_issue_properties),
+            )
+            .route(
+                "/issue/{key}/properties/{prop}",
+                web::get().to(get_issue_property),
+            )
+            .route(
+                "/issue/{key}/properties/{prop}",
+                web::put().to(set_issue_property),
+            )
+            .route(
+                "/issue/{key}/properties/{prop}",
+                web::delete().to(delete_issue_property),
+            )
+            .route("/issue/{key}/remotelink", web::get().to(list_remote_links))
+            .route("/issue/{key}/remotelink", web::post().to(add_remote_link))
+            .route(
+                "/issue/{key}/remotelink/{id}",
+                web::get().to(get_remote_link),
+            )
+            .route(
+                "/issue/{key}/remotelink/{id}",
+                web::delete().to(delete_remote_link),
+            )
+            .route("/search/jql", web::get().to(search_get))
+            .route("/search/jql", web::post().to(search_post))
+            .route("/search", web::to(search_removed))
+            .route("/permissions/check", web::post().to(permissions_check))
+            .route("/mypermissions", web::get().to(my_permissions)),
+    )
+    .service(
+        web::scope("/rest/atlassian-connect/1/addons/{addon}/properties")
+            .route("", web::get().to(list_app_properties))
+            .route("/{prop}", web::get().to(get_app_property))
+            .route("/{prop}", web::put().to(set_app_property))
+            .route("/{prop}", web::delete().to(delete_app_property)),
+    )
+    .route(
+        "/_media/attachment/{id}/{name}",
+        web::get().to(media_download),
+    );
+}
+
+fn q<'a>(query: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
+    query.get(k).map(String::as_str)
+}
+
+// ------------------------------------------------------------------ server, users, fields
+
+async fn server_info(site: SiteData) -> HttpResponse {
+    let base = site.base_url();
+    HttpResponse::Ok().json(json!({
+        "baseUrl": base, "displayUrl": base, "version": "1001.0.0-SNAPSHOT", "versionNumbers": [1001, 0, 0],
+        "deploymentType": "Cloud", "buildNumber": 100275, "buildDate": "2026-11-01T00:00:00.000+0000",
+        "serverTime": jira_time(&chrono::Utc::now()), "scmInfo": "emulated", "serverTitle": "Jira",
+        "defaultLocale": {"locale": "en_US"}, "serverTimeZone": "Etc/UTC"
+    }))
+}
+
+async fn myself(site: SiteData, Caller(p): Caller) -> ApiResult<HttpResponse> {
+    let base = site.base_url();
+    let d = site.lock();
+    let u = d
+        .user(p.account_id())
+        .ok_or_else(JiraApiError::unauthorized)?;
+    let mut v = render::user(&base, u);
+    v["groups"] = json!({"size": 1, "items": []});
+    v["applicationRoles"] = json!({"size": 1, "items": []});
+    Ok(HttpResponse::Ok().json(v))
+}
+
+async fn user(
+    site: SiteData,
+    _c: Caller,
+    query: web::Query<HashMap<String, String>>,
+) -> ApiResult<HttpResponse> {
+    let id = q(&query, "accountId").ok_or_else(|| {
+        JiraApiError::bad_request("The accountId query parameter needs to be provided.")
+    })?;
+    let base = site.base_url();
+    let d = site.lock();
+    let u = d.user(id).ok_or_else(|| {
+        JiraApiError::not_found(
+            "Specified user does not exist or you do not have required permissions",
+        )
+    })?;
+    Ok(HttpResponse::Ok().json(render::user(&base, u)))
+}
+
+async fn fields(_c: Caller) -> HttpResponse {
+    let f = |id: &str, name: &str, ty: &str| {
+        json!({"id": id, "key": id, "name": name, "custom": false, "orderable": true, "navigable": true,
+               "searchable": true, "clauseNames": [id], "schema": {"type": ty, "system": id}})
+    };
+    HttpResponse::Ok().json(json!([
+        f("summary", "Summary", "string"),
+        f("description", "Description", "string"),
+        f("issuetype", "Issue Type", "issuetype"),
+        f("project", "Project", "project"),
+        f("reporter", "Reporter", "user"),
+        f("creator", "Creator", "user"),
+        f("created", "Created", "datetime"),
+        f("updated", "Updated", "datetime"),
+        f("comment", "Comment", "comments-page"),
+        f("attachment", "Attachment", "array"),
+        f("status", "Status", "status"),
+        f("labels", "Labels", "array"),
+    ]))
+}
+
+// ------------------------------------------------------------------ projects, issue types
+
+async fn projects(site: SiteData, _c: Caller) -> HttpResponse {
+    let base = site.base_url();
+    let d = site.lock();
+    let list: Vec<Value> = d
+        .projects
+        .iter()
+        .map(|p| render::project_full(&base, &d, p))
+        .collect();
+    HttpResponse::Ok().json(list)
+}
+
+async fn project_search(
+    site: SiteData,
+    _c: Caller,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    let base = site.base_url();
+    let d = site.lock();
+    let needle = q(&query, "query").unwrap_or("").to_lowercase();
+    let keys: Option<Vec<String>> =
+        q(&query, "keys").map(|k| k.split(',').map(|s| s.trim().to_uppercase()).collect());
+    let start: usize = q(&query, "startAt")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let max: usize = q(&query, "maxResults")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(50)
+        .clamp(1, 100);
+    let all: Vec<&crate::model::Project> = d
+        .projects
+        .iter()
+        .filter(|p| {
+            needle.is_empty()
+                || p.key.to_lowercase().contains(&needle)
+                || p.name.to_lowercase().contains(&needle)
+        })
+        .filter(|p| keys.as_ref().is_none_or(|k| k.contains(&p.key)))
+        .collect();
+    let total = all.len();
+    let values: Vec<Value> = all
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|p| render::project_full(&base, &d, p))
+        .collect();
+    let is_last = start + values.len() >= total;
+    let mut page = json!({
+        "self": format!("{base}/rest/api/3/project/search?startAt={start}&maxResults={max}"),
+        "maxResults": max, "startAt": start, "total": total, "isLast": is_last, "values": values
+    });
+    if !is_last {
+        page["nextPage"] = json!(format!(
+            "{base}/rest/api/3/project/search?startAt={}&maxResults={max}",
+            start + max
+        ));
+    }
+    HttpResponse::Ok().json(page)
+}
+
+async fn project(site: SiteData, _c: Caller, path: web::Path<String>) -> ApiResult<HttpResponse> {
+    let base = site.base_url();
+    let d = site.lock();
+    let p = d.project_by_id_or_key(&path).ok_or_else(|| {
+        JiraApiError::not_found(format!("No project could be found with key '{path}'."))
+    })?;
+    Ok(HttpResponse::Ok().json(render::project_full(&base, &d, p)))
+}
+
+async fn issue_types(site: SiteData, _c: Caller) -> HttpResponse {
+    let base = site.base_url();
+    let d = site.lock();
+    let v: Vec<Value> = d
+        .issue_types
+        .iter()
+        .map(|t| render::issue_type(&base, t))
+        .collect();
+    HttpResponse::Ok().json(v)
+}
+
+async fn issue_types_for_project(
+    site: SiteData,
+    _c: Caller,
+    query: web::Query<HashMap<String, String>>,
+) -> ApiResult<HttpResponse> {
+    let id = q(&query, "projectId")
+        .ok_or_else(|| JiraApiError::bad_request("The projectId must be provided."))?;
+    let base = site.base_url();
+    let d = site.lock();
+    let p = d.projects.iter().find(|p| p.id == id).ok_or_else(|| {
+        JiraApiError::not_found("No project could be found with id '".to_owned() + id + "'.")
+    })?;
+    let v: Vec<Value> = p
+        .issue_type_ids
+        .iter()
+        .filter_map(|t| d.issue_type(t))
+        .map(|t| render::issue_type(&base, t))
+        .collect();
+    Ok(HttpResponse::Ok().json(v))
+}
+
+async fn issue_type_schemes(
+    site: SiteData,
+    _c: Caller,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let ids: Vec<String> = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .filter(|(k, _)| k == "projectId")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    if ids.is_empty() {
+        return Err(JiraApiError::bad_request("The projectId must be provided."));
+    }
+    let d = site.lock();
+    let values: Vec<Value> = d
+        .projects
+        .iter()
+        .filter(|p| ids.contains(&p.id))
+        .map(|p| {
+            let mut scheme = json!({"id": format!("1{}", p.id), "name": format!("{}: Issue Type Scheme", p.key),
+                                    "description": "", "isDefault": false});
+            if let Some(def) = &p.default_issue_type_id {
+                scheme["defaultIssueTypeId"] = json!(def);
+            }
+            json!({"issueTypeScheme": scheme, "projectIds": [p.id]})
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"maxResults": 50, "startAt": 0, "total": values.len(), "isLast": true, "values": values})))
+}
+
+async fn createmeta(
+    site: SiteData,
+    _c: Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let base = site.base_url();
+    let d = site.lock();
+    let p = d.project_by_id_or_key(&path).ok_or_else(|| {
+        JiraApiError::not_found(format!("No project could be found with key '{path}'."))
+    })?;
+    let types: Vec<Value> = p
+        .issue_type_ids
+        .iter()
+        .filter_map(|t| d.issue_type(t))
+        .map(|t| render::issue_type(&base, t))
+        .collect();
+    Ok(HttpResponse::Ok()
+        .json(json!({"maxResults": 50, "startAt": 0, "total": types.len(), "issueTypes": types})))
+}
+
+// ------------------------------------------------------------------ issues
+
+fn json_body(body: &web::Bytes) -> ApiResult<Value> {
+    serde_json::from_slice(body).map_err(|e| {
+        JiraApiError::bad_request(format!(
+            "Unexpected character or malformed JSON in the request body: {e}"
+        ))
+    })
+}
+
+async fn create_issue(
+    site: SiteData,
+    Caller(p): Caller,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let v = json_body(&body)?;
+    let created = site.create_issue(&p, &v)?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+async fn get_issue(
+    site: SiteData,
+    _c: Caller,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> ApiResult<HttpResponse> {
+    let base = site.base_url();
+    let d = site.lock();
+    let id = d
+        .issue_id_by_id_or_key(&path)
+        .ok_or_else(JiraApiError::issue_not_found)?;
+    let mut v = render::issue(
+        &base,
+        &d,
+        &d.issues[&id],
+        q(&query, "fields"),
+        true,
+        q(&query, "expand"),
+    );
+    if let Some(props) = q(&query, "properties") {
+        let issue = &d.issues[&id];
+        let mut out = serde_json::Map::new();
+        for k in props.split(',').map(str::trim) {
+            if let Some(val) = issue.properties.get(k) {
+                out.insert(k.to_owned(), val.clone());
+            }
+        }
+        v["properties"] = Value::Object(out);
+    }
+    Ok(HttpResponse::Ok().json(v))
+}
+
+async fn edit_issue(
+    site: SiteData,
+    Caller(p): Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let v = json_body(&body)?;
+    site.edit_issue(&p, &path, &v)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn delete_issue(
+    site: SiteData,
+    Caller(p): Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    site.delete_issue(&p, &path)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ------------------------------------------------------------------ comments
+
+async fn list_comments(
+    site: SiteData,
+    _c: Caller,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> ApiResult<HttpResponse> {
+    let base = site.base_url();
+    let d = site.lock();
+    let id = d
+        .issue_id_by_id_or_key(&path)
+        .ok_or_else(JiraApiError::issue_not_found)?;
+    let issue = &d.issues[&id];
+    let start: usize = q(&query, "startAt")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let max: usize = q(&query, "maxResults")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5000)
+        .clamp(1, 5000);
+    let mut comments: Vec<&crate::model::Comment> = issue.comments.iter().collect();
+    if q(&query, "orderBy") == Some("-created") {
+        comments.reverse();
+    }
+    let page: Vec<Value> = comments
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|c| render::comment(&base, &d, issue, c))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"startAt": start, "maxResults": max, "total": issue.comments.len(), "comments": page})))
+}
+
+async fn add_comment(
+    site: SiteData,
+    Caller(p): Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let v = json_body(&body)?;
+    Ok(HttpResponse::Created().json(site.add_comment(&p, &path, &v)?))
+}
+
+fn comment_id(raw: &str) -> ApiResult<u64> {
+    raw.parse()
+        .map_err(|_| JiraApiError::bad_request("The comment id must be a number."))
+}
+
+async fn get_comment(
+    site: SiteData,
+    _c: Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (key, cid) = path.into_inner();
+    let cid = comment_id(&cid)?;
+    let base = site.base_url();
+    let d = site.lock();
+    let id = d
+        .issue_id_by_id_or_key(&key)
+        .ok_or_else(JiraApiError::issue_not_found)?;
+    let issue = &d.issues[&id];
+    let c = issue.comments.iter().find(|c| c.id == cid).ok_or_else(|| {
+        JiraApiError::not_found(format!("Can not find a comment for the id: {cid}."))
+    })?;
+    Ok(HttpResponse::Ok().json(render::comment(&base, &d, issue, c)))
+}
+
+async fn update_comment(
+    site: SiteData,
+    Caller(p): Caller,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let (key, cid) = path.into_inner();
+    let v = json_body(&body)?;
+    Ok(HttpResponse::Ok().json(site.update_comment(&p, &key, comment_id(&cid)?, &v)?))
+}
+
+async fn delete_comment(
+    site: SiteData,
+    Caller(p): Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (key, cid) = path.into_inner();
+    site.delete_comment(&p, &key, comment_id(&cid)?)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ------------------------------------------------------------------ attachments
+
+async fn upload_attachments(
+    site: SiteData,
+    Caller(p): Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, actix_web::Error> {
+    // Jira refuses multipart uploads without the XSRF opt-out header.
+    if req
+        .headers()
+        .get("X-Atlassian-Token")
+        .and_then(|v| v.to_str().ok())
+        != Some("no-check")
+    {
+        return Ok(HttpResponse::Forbidden()
+            .content_type("text/plain")
+            .body("XSRF check failed"));
+    }
+    let mut multipart = actix_multipart::Multipart::new(req.headers(), payload);
+    let mut out = Vec::new();
+    while let Some(field) = multipart.next().await {
+        let mut field = field
+            .map_err(|e| JiraApiError::bad_request(format!("Invalid multipart request: {e}")))?;
+        if field.name() != Some("file") {
+            continue;
+        }
+        let filename = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename().map(str::to_owned))
+            .filter(|f| !f.is_empty())
+            .unwrap_or_else(|| "attachment".into());
+        let mime = field
+            .content_type()
+            .map(|m| m.essence_str().to_owned())
+            .unwrap_or_else(|| "application/octet-stream".into());
+        let (issue_id, att_id) = site.reserve_attachment_id(&p, &path)?;
+        std::fs::create_dir_all(&site.attachments_dir)?;
+        let file_path = site.attachment_path(att_id);
+        let mut file = tokio::fs::File::create(&file_path).await?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        while let Some(chunk) = field.next().await {
+            let chunk =
+                chunk.map_err(|e| JiraApiError::bad_request(format!("Upload interrupted: {e}")))?;
+            hasher.update(&chunk);
+            size += chunk.len() as u64;
+            file.write_all(&chunk).await?;
+        }
+        file.flush().await?;
+        let att = Attachment {
+            id: att_id,
+            issue_id,
+            filename,
+            mime_type: mime,
+            size,
+            author: p.account_id().to_owned(),
+            created: chrono::Utc::now(),
+            sha256: hex::encode(hasher.finalize()),
+        };
+        out.push(site.add_attachment(&p, issue_id, att)?);
+    }
+    if out.is_empty() {
+        return Err(JiraApiError::bad_request(
+            "No file was attached: send the file in a multipart field named 'file'.",
+        )
+        .into());
+    }
+    Ok(HttpResponse::Ok().json(out))
+}
+
+fn attachment_id(raw: &str) -> ApiResult<u64> {
+    raw.parse().map_err(|_| {
+        JiraApiError::not_found(format!("The attachment with id '{raw}' does not exist"))
+    })
+}
+
+async fn attachment_meta(
+    site: SiteData,
+    _c: Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = attachment_id(&path)?;
+    let base = site.base_url();
+    let d = site.lock();
+    let a = d.attachments.get(&id).ok_or_else(|| {
+        JiraApiError::not_found(format!("The attachment with id '{id}' does not exist"))
+    })?;
+    Ok(HttpResponse::Ok().json(render::attachment_metadata(&base, &d, a)))
+}
+
+async fn delete_attachment(
+    site: SiteData,
+    Caller(p): Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    site.delete_attachment(&p, attachment_id(&path)?)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn media_token(site: &Site, id: u64, expires: i64) -> String {
+    // A per-attachment signature stands in for Atlassian's media service token.
+    let secret = format!("{}:{}", site.name, site.base_url());
+    let mac = Sha256::digest(format!("{secret}:{id}:{expires}").as_bytes());
+    format!("{expires}.{}", hex::encode(&mac[..16]))
+}
+
+async fn attachment_content(
+    site: SiteData,
+    _c: Caller,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let id = attachment_id(&path)?;
+    let att = site.lock().attachments.get(&id).cloned().ok_or_else(|| {
+        JiraApiError::not_found(format!("The attachment with id '{id}' does not exist"))
+    })?;
+    if q(&query, "redirect") == Some("false") {
+        return stream_file(&site, &att).await;
+    }
+    let expires = chrono::Utc::now().timestamp() + 300;
+    let name =
+        percent_encoding::utf8_percent_encode(&att.filename, percent_encoding::NON_ALPHANUMERIC);
+    let location = format!(
+        "{}/_media/attachment/{id}/{name}?token={}",
+        site.base_url(),
+        media_token(&site, id, expires)
+    );
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", location))
+        .finish())
+}
+
+async fn media_download(
+    site: SiteData,
+    path: web::Path<(String, String)>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let id = attachment_id(&path.0)?;
+    let token = q(&query, "token").unwrap_or("");
+    let expires: i64 = token
+        .split('.')
+        .next()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
+    if expires < chrono::Utc::now().timestamp() || media_token(&site, id, expires) != token {
+        return Err(JiraApiError::unauthorized().into());
+    }
+    let att = site
+        .lock()
+        .attachments
+        .get(&id)
+        .cloned()
+        .ok_or_else(|| JiraApiError::not_found("The attachment does not exist"))?;
+    stream_file(&site, &att).await
+}
+
+async fn stream_file(site: &Site, att: &Attachment) -> Result<HttpResponse, actix_web::Error> {
+    let file = tokio::fs::File::open(site.attachment_path(att.id)).await?;
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024);
+    Ok(HttpResponse::Ok()
+        .content_type(att.mime_type.clone())
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{}\"", att.filename.replace('"', "")),
+        ))
+        .body(actix_web::body::SizedStream::new(att.size, stream)))
+}
+
+// ------------------------------------------------------------------ properties
+
+async fn list_issue_properties(
+    site: SiteData,
+    _c: Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let base = site.base_url();
+    let d = site.lock();
+    let id = d
+        .issue_id_by_id_or_key(&path)
+        .ok_or_else(JiraApiError::issue_not_found)?;
+    let keys: Vec<Value> = d.issues[&id]
+        .properties
+        .keys()
+        .map(|k| json!({"self": format!("{base}/rest/api/3/issue/{id}/properties/{k}"), "key": k}))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"keys": keys})))
+}
+
+async fn get_issue_property(
+    site: SiteData,
+    _c: Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (key, prop) = path.into_inner();
+    let d = site.lock();
+    let id = d
+        .issue_id_by_id_or_key(&key)
+        .ok_or_else(JiraApiError::issue_not_found)?;
+    let v = d.issues[&id].properties.get(&prop).ok_or_else(|| {
+        JiraApiError::not_found(format!("The property with key '{prop}' does not exist."))
+    })?;
+    Ok(HttpResponse::Ok().json(json!({"key": prop, "value": v})))
+}
+
+async fn set_issue_property(
+    site: SiteData,
+    Caller(p): Caller,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let (key, prop) = path.into_inner();
+    let v = json_body(&body)?;
+    let created = site.set_issue_property(&p, &key, &prop, v)?;
+    Ok(if created {
+        HttpResponse::Created().finish()
+    } else {
+        HttpResponse::Ok().finish()
+    })
+}
+
+async fn delete_issue_property(
+    site: SiteData,
+    Caller(p): Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (key, prop) = path.into_inner();
+    site.delete_issue_property(&p, &key, &prop)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// App properties are readable and writable only by the app itself.
+fn own_app(p: &Principal, addon: &str) -> ApiResult<()> {
+    match p {
+        Principal::App { app_key, .. } if app_key == addon => Ok(()),
+        _ => Err(JiraApiError::forbidden(
+            "Access to this resource must be authenticated as an app.",
+        )),
+    }
+}
+
+async fn list_app_properties(
+    site: SiteData,
+    Caller(p): Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    own_app(&p, &path)?;
+    let base = site.base_url();
+    let d = site.lock();
+    let inst = d
+        .installation(&path)
+        .ok_or_else(|| JiraApiError::not_found("App not found"))?;
+    let keys: Vec<Value> = inst
+        .properties
+        .keys()
+        .map(|k| json!({"key": k, "self": format!("{base}/rest/atlassian-connect/1/addons/{}/properties/{k}", path.as_str())}))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"keys": keys})))
+}
+
+async fn get_app_property(
+    site: SiteData,
+    Caller(p): Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (addon, prop) = path.into_inner();
+    own_app(&p, &addon)?;
+    let base = site.base_url();
+    let d = site.lock();
+    let v = d
+        .installation(&addon)
+        .and_then(|i| i.properties.get(&prop))
+        .ok_or_else(|| JiraApiError::not_found(format!("Property with key not found: {prop}")))?;
+    Ok(HttpResponse::Ok().json(json!({"key": prop, "value": v,
+        "self": format!("{base}/rest/atlassian-connect/1/addons/{addon}/properties/{prop}")})))
+}
+
+async fn set_app_property(
+    site: SiteData,
+    Caller(p): Caller,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let (addon, prop) = path.into_inner();
+    own_app(&p, &addon)?;
+    let v = json_body(&body)?;
+    crate::site::check_property(&prop, &v)?;
+    let mut d = site.lock();
+    let inst = d
+        .installations
+        .iter_mut()
+        .find(|i| i.app_key == addon)
+        .ok_or_else(|| JiraApiError::not_found("App not found"))?;
+    let created = inst.properties.insert(prop, v).is_none();
+    site.persist(&d);
+    Ok(if created {
+        HttpResponse::Created().json(json!({"message": "Property created."}))
+    } else {
+        HttpResponse::Ok().json(json!({"message": "Property updated."}))
+    })
+}
+
+async fn delete_app_property(
+    site: SiteData,
+    Caller(p): Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (addon, prop) = path.into_inner();
+    own_app(&p, &addon)?;
+    let mut d = site.lock();
+    let inst = d
+        .installations
+        .iter_mut()
+        .find(|i| i.app_key == addon)
+        .ok_or_else(|| JiraApiError::not_found("App not found"))?;
+    inst.properties
+        .remove(&prop)
+        .ok_or_else(|| JiraApiError::not_found(format!("Property with key not found: {prop}")))?;
+    site.persist(&d);
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ------------------------------------------------------------------ remote links
+
+fn remote_link_json(base: &str, issue_id: u64, l: &crate::model::RemoteLink) -> Value {
+    let mut v = json!({"id": l.id, "self": format!("{base}/rest/api/3/issue/{issue_id}/remotelink/{}", l.id), "object": l.object});
+    if let Some(g) = &l.global_id {
+        v["globalId"] = json!(g);
+    }
+    if let Some(r) = &l.relationship {
+        v["relationship"] = json!(r);
+    }
+    if let Some(a) = &l.application {
+        v["application"] = a.clone();
+    }
+    v
+}
+
+async fn list_remote_links(
+    site: SiteData,
+    _c: Caller,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+) -> ApiResult<HttpResponse> {
+    let base = site.base_url();
+    let d = site.lock();
+    let id = d
+        .issue_id_by_id_or_key(&path)
+        .ok_or_else(JiraApiError::issue_not_found)?;
+    let gid = q(&query, "globalId");
+    let links: Vec<Value> = d.issues[&id]
+        .remote_links
+        .iter()
+        .filter(|l| gid.is_none() || l.global_id.as_deref() == gid)
+        .map(|l| remote_link_json(&base, id, l))
+        .collect();
+    Ok(HttpResponse::Ok().json(links))
+}
+
+async fn get_remote_link(
+    site: SiteData,
+    _c: Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (key, lid) = path.into_inner();
+    let base = site.base_url();
+    let d = site.lock();
+    let id = d
+        .issue_id_by_id_or_key(&key)
+        .ok_or_else(JiraApiError::issue_not_found)?;
+    let l = d.issues[&id]
+        .remote_links
+        .iter()
+        .find(|l| l.id.to_string() == lid)
+        .ok_or_else(|| {
+            JiraApiError::not_found(format!("No link with id '{lid}' exists on this issue."))
+        })?;
+    Ok(HttpResponse::Ok().json(remote_link_json(&base, id, l)))
+}
+
+async fn add_remote_link(
+    site: SiteData,
+    Caller(p): Caller,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let v = json_body(&body)?;
+    let (out, created) = site.add_remote_link(&p, &path, &v)?;
+    Ok(if created {
+        HttpResponse::Created().json(out)
+    } else {
+        HttpResponse::Ok().json(out)
+    })
+}
+
+async fn delete_remote_link(
+    site: SiteData,
+    Caller(p): Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (key, lid) = path.into_inner();
+    let lid: u64 = lid
+        .parse()
+        .map_err(|_| JiraApiError::bad_request("The link id must be a number."))?;
+    site.delete_remote_link(&p, &key, lid)?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ------------------------------------------------------------------ search
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SearchRequest {
+    jql: Option<String>,
+    next_page_token: Option<String>,
+    max_results: Option<usize>,
+    #[serde(default)]
+    fields: Option<FieldList>,
+    expand: Option<String>,
+    #[serde(default)]
+    properties: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum FieldList {
+    One(String),
+    Many(Vec<String>),
+}
+
+async fn search_get(
+    site: SiteData,
+    _c: Caller,
+    query: web::Query<HashMap<String, String>>,
+) -> ApiResult<HttpResponse> {
+    let r = SearchRequest {
+        jql: query.get("jql").cloned(),
+        next_page_token: query.get("nextPageToken").cloned(),
+        max_results: query.get("maxResults").and_then(|m| m.parse().ok()),
+        fields: query.get("fields").map(|f| FieldList::One(f.clone())),
+        expand: query.get("expand").cloned(),
+        properties: query
+            .get("properties")
+            .map(|p| p.split(',').map(str::to_owned).collect()),
+    };
+    search(&site, r)
+}
+
+async fn search_post(site: SiteData, _c: Caller, body: web::Bytes) -> ApiResult<HttpResponse> {
+    let r: SearchRequest = serde_json::from_slice(&body)
+        .map_err(|e| JiraApiError::bad_request(format!("Invalid request payload: {e}")))?;
+    search(&site, r)
+}
+
+fn search(site: &Site, r: SearchRequest) -> ApiResult<HttpResponse> {
+    let jql = r.jql.unwrap_or_default();
+    let query = crate::jql::parse(&jql).map_err(JiraApiError::bad_request)?;
+    if !query.is_bounded() {
+        return Err(JiraApiError::bad_request(
+            "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.",
+        ));
+    }
+    let fields = match r.fields {
+        Some(FieldList::One(s)) => Some(s),
+        Some(FieldList::Many(v)) => Some(v.join(",")),
+        None => None,
+    };
+    let only_ids = fields
+        .as_deref()
+        .is_none_or(|f| f.trim() == "id" || f.trim() == "key");
+    let max = r
+        .max_results
+        .unwrap_or(50)
+        .clamp(1, if only_ids { 5000 } else { 100 });
+    let offset: usize = match r.next_page_token.as_deref() {
+        None | Some("") => 0,
+        Some(t) => base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(t)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.strip_prefix("offset:").and_then(|n| n.parse().ok()))
+            .ok_or_else(|| JiraApiError::bad_request("The nextPageToken is invalid."))?,
+    };
+    let base = site.base_url();
+    let d = site.lock();
+    let ids = query
+        .run(&d, chrono::Utc::now())
+        .map_err(JiraApiError::bad_request)?;
+    let page: Vec<Value> = ids
+        .iter()
+        .skip(offset)
+        .take(max)
+        .map(|id| {
+            let i = &d.issues[id];
+            let mut v = render::issue(
+                &base,
+                &d,
+                i,
+                fields.as_deref().or(Some("id")),
+                false,
+                r.expand.as_deref(),
+            );
+            if fields.as_deref().is_some_and(|f| f.trim() == "key") {
+                v.as_object_mut().map(|o| o.remove("fields"));
+            }
+            if let Some(props) = &r.properties {
+                let mut out = serde_json::Map::new();
+                for k in props.iter().take(5) {
+                    if let Some(val) = i.properties.get(k.trim()) {
+                        out.insert(k.trim().to_owned(), val.clone());
+                    }
+                }
+                v["properties"] = Value::Object(out);
+            }
+            v
+        })
+        .collect();
+    let end = offset + page.len();
+    let mut out = json!({"issues": page, "isLast": end >= ids.len()});
+    if end < ids.len() {
+        out["nextPageToken"] =
+            json!(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("offset:{end}")));
+    }
+    Ok(HttpResponse::Ok().json(out))
+}
+
+async fn search_removed() -> ApiResult<HttpResponse> {
+    Err(JiraApiError::new(
+        StatusCode::GONE,
+        "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API.",
+    ))
+}
+
+// ------------------------------------------------------------------ permissions
+
+const GLOBAL_PERMISSIONS: &[(&str, &str)] = &[
+    ("ADMINISTER", "Administer Jira"),
+    ("SYSTEM_ADMIN", "Administer Jira system"),
+    ("USER_PICKER", "Browse users and groups"),
+    ("CREATE_SHARED_OBJECTS", "Share dashboards and filters"),
+];
+const PROJECT_PERMISSIONS: &[(&str, &str)] = &[
+    ("BROWSE_PROJECTS", "Browse Projects"),
+    ("CREATE_ISSUES", "Create Issues"),
+    ("EDIT_ISSUES", "Edit Issues"),
+    ("DELETE_ISSUES", "Delete Issues"),
+    ("ADD_COMMENTS", "Add Comments"),
+    ("EDIT_ALL_COMMENTS", "Edit All Comments"),
+    ("DELETE_ALL_COMMENTS", "Delete All Comments"),
+    ("CREATE_ATTACHMENTS", "Create Attachments"),
+    ("DELETE_ALL_ATTACHMENTS", "Delete All Attachments"),
+    ("ADMINISTER_PROJECTS", "Administer Projects"),
+];
+
+fn has_global(site: &Site, account_id: &str, perm: &str) -> bool {
+    let d = site.lock();
+    let Some(u) = d.user(account_id) else {
+        return false;
+    };
+    match perm {
+        "ADMINISTER" | "SYSTEM_ADMIN" => u.admin,
+        "USER_PICKER" | "CREATE_SHARED_OBJECTS" => true,
+        _ => false,
+    }
+}
+
+fn has_project(site: &Site, account_id: &str, perm: &str) -> bool {
+    let d = site.lock();
+    let Some(u) = d.user(account_id) else {
+        return false;
+    };
+    match perm {
+        "ADMINISTER_PROJECTS" => u.admin,
+        _ => true,
+    }
+}
+
+async fn permissions_check(
+    site: SiteData,
+    Caller(p): Caller,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
+    let v = json_body(&body)?;
+    let target = v
+        .get("accountId")
+        .and_then(Value::as_str)
+        .unwrap_or(p.account_id())
+        .to_owned();
+    if target != p.account_id() && !auth::is_admin(&site, &p) {
+        return Err(JiraApiError::forbidden(
+            "You must have the Administer Jira global permission to check the permissions of other users.",
+        ));
+    }
+    if site.lock().user(&target).is_none() {
+        return Err(JiraApiError::field(
+            StatusCode::BAD_REQUEST,
+            "accountId",
+            "Specified user does not exist or you do not have required permissions",
+        ));
+    }
+    let mut global = Vec::new();
+    for perm in v
+        .get("globalPermissions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(name) = perm.as_str() else { continue };
+        if !GLOBAL_PERMISSIONS.iter().any(|(k, _)| *k == name) {
+            return Err(JiraApiError::field(
+                StatusCode::BAD_REQUEST,
+                "globalPermissions",
+                format!("Unrecognized permission: {name}"),
+            ));
+        }
+        if has_global(&site, &target, name) {
+            global.push(json!(name));
+        }
+    }
+    let mut project = Vec::new();
+    for entry in v
+        .get("projectPermissions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let projects: Vec<Value> = entry
+            .get("projects")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let issues: Vec<Value> = entry
+            .get("issues")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for perm in entry
+            .get("permissions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(name) = perm.as_str() else { continue };
+            if !PROJECT_PERMISSIONS.iter().any(|(k, _)| *k == name) {
+                return Err(JiraApiError::field(
+                    StatusCode::BAD_REQUEST,
+                    "projectPermissions",
+                    format!("Unrecognized permission: {name}"),
+                ));
+            }
+            if has_project(&site, &target, name) {
+                project.push(json!({"permission": name, "projects": projects, "issues": issues}));
+            }
+        }
+    }
+    Ok(
+        HttpResponse::Ok()
+            .json(json!({"globalPermissions": global, "projectPermissions": project})),
+    )
+}
+
+async fn my_permissions(
+    site: SiteData,
+    Caller(p): Caller,
+    query: web::Query<HashMap<String, String>>,
+) -> ApiResult<HttpResponse> {
+    let wanted = q(&query, "permissions").ok_or_else(|| {
+        JiraApiError::bad_request("The 'permissions' query parameter is required.")
+    })?;
+    let mut out = serde_json::Map::new();
+    for name in wanted.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (kind, desc, have) =
+            if let Some((_, d)) = GLOBAL_PERMISSIONS.iter().find(|(k, _)| *k == name) {
+                ("GLOBAL", *d, has_global(&site, p.account_id(), name))
+            } else if let Some((_, d)) = PROJECT_PERMISSIONS.iter().find(|(k, _)| *k == name) {
+                ("PROJECT", *d, has_project(&site, p.account_id(), name))
+            } else {
+                return Err(JiraApiError::bad_request(format!(
+                    "Unrecognized permission: {name}"
+                )));
+            };
+        out.insert(name.to_owned(), json!({"id": name, "key": name, "name": desc, "type": kind, "description": desc, "havePermission": have}));
+    }
+    Ok(HttpResponse::Ok().json(json!({"permissions": out})))
+}

@@ -8,6 +8,11 @@ use base64::Engine;
 
 pub const SESSION_COOKIE: &str = "emulator.session";
 
+/// Cookies are shared by every port of 127.0.0.1: one name per site keeps sessions apart.
+pub fn session_cookie_name(site: &Site) -> String {
+    format!("{SESSION_COOKIE}.{}", site.name)
+}
+
 /// `Ok(None)`: anonymous. `Err`: credentials were sent but are wrong (Jira answers 401).
 pub fn authenticate(req: &HttpRequest, site: &Site) -> Result<Option<Principal>, JiraApiError> {
     let authorization = req
@@ -22,7 +27,7 @@ pub fn authenticate(req: &HttpRequest, site: &Site) -> Result<Option<Principal>,
     if let Some(token) = connect_jwt::token_from_request(authorization, req.query_string()) {
         return app_principal(req, site, &token).map(Some);
     }
-    if let Some(c) = req.cookie(SESSION_COOKIE) {
+    if let Some(c) = req.cookie(&session_cookie_name(site)) {
         if let Some(account_id) = site.sessions.lock().expect("sessions").get(c.value()) {
             return Ok(Some(Principal::User {
                 account_id: account_id.clone(),

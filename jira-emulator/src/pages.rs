@@ -2,7 +2,7 @@
 //! pages, the Connect iframe host (`/plugins/servlet/ac/{app}/{module}`) with Jira's context
 //! parameters and JWT, the issue glance, a Manage-apps page, and the `all.js` bridge.
 
-use crate::auth::{self, SESSION_COOKIE};
+use crate::auth;
 use crate::model::{Installation, SiteData};
 use crate::render::adf_to_text;
 use crate::site::{Principal, Site};
@@ -39,8 +39,7 @@ pub fn esc(s: &str) -> String {
 }
 
 fn cookie_name(site: &Site) -> String {
-    // Cookies are shared by every port of 127.0.0.1: one name per site keeps sessions apart.
-    format!("{SESSION_COOKIE}.{}", site.name)
+    auth::session_cookie_name(site)
 }
 
 /// The signed-in person: session cookie or HTTP basic auth.

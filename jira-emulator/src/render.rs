@@ -17,7 +17,6 @@ pub fn user(base: &str, u: &User) -> Value {
         "displayName": u.display_name,
         "active": true,
         "timeZone": "Etc/UTC",
-        "locale": "en_US",
     });
     if let Some(e) = &u.email_address {
         v["emailAddress"] = json!(e);
@@ -41,7 +40,6 @@ pub fn issue_type(base: &str, t: &IssueType) -> Value {
         "description": t.description,
         "iconUrl": format!("{base}/images/icons/issuetypes/{}.svg", t.name.to_lowercase()),
         "name": t.name,
-        "untranslatedName": t.name,
         "subtask": false,
         "avatarId": 10300,
         "hierarchyLevel": t.hierarchy_level,

@@ -147,8 +147,7 @@ async fn server_info(site: SiteData) -> HttpResponse {
     HttpResponse::Ok().json(json!({
         "baseUrl": base, "displayUrl": base, "version": "1001.0.0-SNAPSHOT", "versionNumbers": [1001, 0, 0],
         "deploymentType": "Cloud", "buildNumber": 100275, "buildDate": "2026-11-01T00:00:00.000+0000",
-        "serverTime": jira_time(&chrono::Utc::now()), "scmInfo": "emulated", "serverTitle": "Jira",
-        "defaultLocale": {"locale": "en_US"}, "serverTimeZone": "Etc/UTC"
+        "serverTime": jira_time(&chrono::Utc::now()), "scmInfo": "emulated", "serverTitle": "Jira", "serverTimeZone": "Etc/UTC"
     }))
 }
 
@@ -159,6 +158,7 @@ async fn myself(site: SiteData, Caller(p): Caller) -> ApiResult<HttpResponse> {
         .user(p.account_id())
         .ok_or_else(JiraApiError::unauthorized)?;
     let mut v = render::user(&base, u);
+    v["locale"] = json!("en_US");
     v["groups"] = json!({"size": 1, "items": []});
     v["applicationRoles"] = json!({"size": 1, "items": []});
     Ok(HttpResponse::Ok().json(v))

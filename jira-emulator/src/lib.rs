@@ -209,8 +209,10 @@ async fn start_site(
             })
             .configure(rest::configure)
             .configure(connect::configure)
-            .configure(control::configure)
+            // Pages before the /_emulator scope: a scope answers 404 for paths it does not route,
+            // and pages own /_emulator/all.js and /_emulator/context-token.
             .configure(pages::configure)
+            .configure(control::configure)
     })
     .workers(2)
     .disable_signals()

@@ -1332,6 +1332,37 @@ async fn iframes_carry_context_parameters_and_a_bound_jwt() {
         .unwrap();
     assert!(html.contains("Fake glance") && html.contains("Hello"));
     assert!(html.contains("/glance?issueKey=TEST-1"));
+    // The all.js bridge for the iframe and its host side.
+    let js = h
+        .http
+        .get(format!("{}/_emulator/all.js", h.base()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(js.contains("window.AP = AP") && js.contains("getToken"));
+    let host_js = h
+        .http
+        .get(format!("{}/_emulator/all.js?host=1", h.base()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(host_js.contains("context.getToken") && host_js.contains("navigator.go"));
+    // AP.context.getToken(): a context-qsh token for the signed-in user.
+    let ctx: Value = page("/_emulator/context-token?app=fake-app", ADMIN)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let t = connect_jwt::decode_unverified(ctx["token"].as_str().unwrap()).unwrap();
+    t.verify_hs256(secret.as_bytes()).unwrap();
+    assert_eq!(t.claims.qsh.as_deref(), Some(connect_jwt::CONTEXT_QSH));
     // Without credentials the browser is sent to the login page.
     let resp = h
         .http

@@ -1,5 +1,6 @@
 mod cli;
 mod descriptor;
+mod emulator_roundtrip;
 mod health_check;
 mod helpers;
 mod jira_client;

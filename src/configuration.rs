@@ -14,7 +14,24 @@ pub struct Settings {
     pub connect: ConnectSettings,
     pub tenants: TenantSettings,
     pub jira: JiraSettings,
+    pub connections: ConnectionSettings,
+    pub peer: PeerSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConnectionSettings {
+    pub invitation_ttl_secs: i64,
+    pub redirect_ttl_secs: i64,
+    pub admin_check_cache_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PeerSettings {
+    pub allowed_hosts: Vec<String>,
+    pub allow_http: bool,
+    pub timeout_ms: u64,
+    pub timestamp_window_secs: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -111,6 +128,7 @@ pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
                 .separator("__")
                 .list_separator(",")
                 .with_list_parse_key("jira.allowed_hosts")
+                .with_list_parse_key("peer.allowed_hosts")
                 .try_parsing(true),
         )
         .build()?

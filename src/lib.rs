@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod configuration;
 pub mod connect;
+pub mod connections;
 pub mod db;
 pub mod entities;
 pub mod jira;

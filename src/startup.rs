@@ -3,6 +3,7 @@
 
 use crate::configuration::Settings;
 use crate::connect::{descriptor, install_keys::InstallKeys};
+use crate::connections::{admin_check::AdminChecks, peer::PeerClient, ConnectionService};
 use crate::jira::{HostAllowlist, JiraClients};
 use crate::state::AppState;
 use crate::tenants::{crypto::SecretBox, TenantStore};
@@ -73,7 +74,7 @@ impl Application {
             &settings.security.encryption_key,
             &settings.security.key_file,
         )?;
-        let tenants = TenantStore::new(db.clone(), secrets, &settings.tenants);
+        let tenants = TenantStore::new(db.clone(), secrets.clone(), &settings.tenants);
         let warmed = tenants.warm().await?;
         let allowlist = HostAllowlist::new(&settings.jira.allowed_hosts, settings.jira.allow_http);
         let descriptor = descriptor::render(
@@ -81,12 +82,27 @@ impl Application {
             &settings.connect.app_name,
             settings.base_url(),
         )?;
+        let jira = JiraClients::new(&settings.jira, &settings.connect.app_key, allowlist);
+        let connections = ConnectionService {
+            db: db.clone(),
+            secrets,
+            tenants: tenants.clone(),
+            jira: jira.clone(),
+            admin: AdminChecks::new(settings.connections.admin_check_cache_secs),
+            peer: PeerClient::new(&settings.peer, settings.base_url()),
+            app_key: settings.connect.app_key.clone(),
+            base_url: settings.base_url().to_owned(),
+            invitation_ttl_secs: settings.connections.invitation_ttl_secs,
+            redirect_ttl_secs: settings.connections.redirect_ttl_secs,
+            peer_window_secs: settings.peer.timestamp_window_secs,
+        };
         let state = AppState {
             base_path: connect_jwt::base_path_of(settings.base_url()).into(),
             tenants,
             install_keys: InstallKeys::new(&settings.connect),
             descriptor: Arc::new(descriptor),
-            jira: JiraClients::new(&settings.jira, &settings.connect.app_key, allowlist),
+            jira,
+            connections,
             settings: Arc::new(settings),
         };
         let addr = listener

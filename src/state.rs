@@ -5,6 +5,7 @@ use crate::connect::auth::Verifier;
 use crate::connect::descriptor::Descriptor;
 use crate::connect::install_keys::InstallKeys;
 use crate::connect::lifecycle::LifecycleContext;
+use crate::connections::ConnectionService;
 use crate::jira::JiraClients;
 use crate::tenants::TenantStore;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ pub struct AppState {
     pub install_keys: InstallKeys,
     pub descriptor: Arc<Descriptor>,
     pub jira: JiraClients,
+    pub connections: ConnectionService,
 }
 
 impl AppState {

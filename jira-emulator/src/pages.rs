@@ -116,7 +116,8 @@ fn general_pages(d: &SiteData, admin: bool) -> Vec<(String, String, String)> {
             .into_iter()
             .flatten()
         {
-            if !conditions_pass(m, admin) {
+            // `location: none` pages are reachable by URL only (e.g. a page another page opens).
+            if !conditions_pass(m, admin) || m["location"] == "none" {
                 continue;
             }
             if let (Some(k), Some(n)) = (m["key"].as_str(), m["name"]["value"].as_str()) {

@@ -1,5 +1,8 @@
 //! sea-orm entities, one file per table, in the shape `sea-orm-cli generate entity` writes them.
 //! Domain logic lives in the modules that own each table, not here.
 
+pub mod connections;
+pub mod invitations;
+pub mod peer_nonces;
 pub mod prelude;
 pub mod tenants;

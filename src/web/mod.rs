@@ -1,5 +1,6 @@
 //! The HTTP edge: routes, extractors, the error type, and page shells.
 
+pub mod api;
 pub mod error;
 pub mod extractors;
 pub mod pages;

@@ -16,6 +16,7 @@ pub const PAGES: &[(&str, &str)] = &[
     ("admin/sync-queue", "Sync Queue"),
     ("admin/errors", "Errors"),
     ("issue-glance", "Sync status"),
+    ("accept", "Accept invitation"),
 ];
 
 pub fn escape_html(s: &str) -> String {

@@ -19,7 +19,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/lifecycle/disabled", web::post().to(disabled))
         .route("/webhooks/jira", web::post().to(webhook))
         .route("/api/whoami", web::get().to(whoami))
-        .route("/pages/{page:.*}", web::get().to(pages::page));
+        .route("/pages/{page:.*}", web::get().to(pages::page))
+        .configure(super::api::configure);
 }
 
 async fn health_check() -> HttpResponse {
@@ -116,10 +117,16 @@ async fn webhook(
 }
 
 /// Who the frontend is acting for. Called with the page's session token or `AP.context.getToken()`.
-async fn whoami(ContextJwt(auth): ContextJwt) -> HttpResponse {
+async fn whoami(state: web::Data<AppState>, ContextJwt(auth): ContextJwt) -> HttpResponse {
+    let is_admin = state
+        .connections
+        .require_admin(&auth.tenant, auth.claims.sub.as_deref())
+        .await
+        .is_ok();
     HttpResponse::Ok().json(json!({
         "clientKey": auth.tenant.client_key,
         "baseUrl": auth.tenant.base_url,
         "accountId": auth.claims.sub,
+        "isAdmin": is_admin,
     }))
 }

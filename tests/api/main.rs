@@ -1,4 +1,5 @@
 mod cli;
+mod connections;
 mod descriptor;
 mod emulator_roundtrip;
 mod health_check;

@@ -1,0 +1,255 @@
+//! Connections (one row per end; a local connection has both ends on one tenant), invitation
+//! codes (stored hashed, single use, expiring) and the nonces of signed peer requests (replay
+//! protection shared by every replica).
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Connections::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(Connections::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(Connections::Uid).string_len(64).not_null())
+                    .col(
+                        ColumnDef::new(Connections::TenantId)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Connections::Name).string_len(255).not_null())
+                    .col(ColumnDef::new(Connections::Mode).string_len(16).not_null())
+                    .col(ColumnDef::new(Connections::Role).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(Connections::Status)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Connections::ErrorReason).text().null())
+                    .col(
+                        ColumnDef::new(Connections::LocalProjectKey)
+                            .string_len(64)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(Connections::LocalProjectName)
+                            .string_len(255)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(Connections::RemoteProjectKey)
+                            .string_len(64)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(Connections::RemoteProjectName)
+                            .string_len(255)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(Connections::RemoteSiteUrl)
+                            .string_len(2048)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(Connections::RemoteExalateUrl)
+                            .string_len(2048)
+                            .null(),
+                    )
+                    .col(ColumnDef::new(Connections::IsLocal).boolean().not_null())
+                    .col(ColumnDef::new(Connections::PeerSecretEnc).text().null())
+                    .col(
+                        ColumnDef::new(Connections::IssuesInSync)
+                            .big_integer()
+                            .not_null()
+                            .default(0),
+                    )
+                    .col(
+                        ColumnDef::new(Connections::LastActivityAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(Connections::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Connections::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_connections_tenant")
+                            .from(Connections::Table, Connections::TenantId)
+                            .to(Tenants::Table, Tenants::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_connections_tenant_uid")
+                    .table(Connections::Table)
+                    .col(Connections::TenantId)
+                    .col(Connections::Uid)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Invitations::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(Invitations::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(Invitations::ConnectionId)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Invitations::CodeHash)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Invitations::Kind).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(Invitations::ExpiresAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Invitations::UsedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(ColumnDef::new(Invitations::UsedBy).string_len(2048).null())
+                    .col(
+                        ColumnDef::new(Invitations::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_invitations_connection")
+                            .from(Invitations::Table, Invitations::ConnectionId)
+                            .to(Connections::Table, Connections::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_invitations_code_hash")
+                    .table(Invitations::Table)
+                    .col(Invitations::CodeHash)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(PeerNonces::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(PeerNonces::Nonce)
+                            .string_len(128)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(PeerNonces::ExpiresAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(PeerNonces::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(Invitations::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(Connections::Table).to_owned())
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum Tenants {
+    Table,
+    Id,
+}
+
+#[derive(DeriveIden)]
+enum Connections {
+    Table,
+    Id,
+    Uid,
+    TenantId,
+    Name,
+    Mode,
+    Role,
+    Status,
+    ErrorReason,
+    LocalProjectKey,
+    LocalProjectName,
+    RemoteProjectKey,
+    RemoteProjectName,
+    RemoteSiteUrl,
+    RemoteExalateUrl,
+    IsLocal,
+    PeerSecretEnc,
+    IssuesInSync,
+    LastActivityAt,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Invitations {
+    Table,
+    Id,
+    ConnectionId,
+    CodeHash,
+    Kind,
+    ExpiresAt,
+    UsedAt,
+    UsedBy,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum PeerNonces {
+    Table,
+    Nonce,
+    ExpiresAt,
+}

@@ -1,0 +1,910 @@
+//! Connections between two Jira sites (or two projects of one site) in Basic mode: discovery of
+//! the destination, the "Yes, I have admin access" redirect and the invitation code paths, the
+//! admin check on every site involved, and the lifecycle Pending → Active ⇄ Deactivated.
+
+pub mod admin_check;
+pub mod invitations;
+pub mod peer;
+
+use crate::entities::{connections, invitations as inv};
+use crate::jira::{JiraClients, JiraError};
+use crate::tenants::crypto::{CryptoError, SecretBox};
+use crate::tenants::{Tenant, TenantError, TenantState, TenantStore};
+use admin_check::AdminChecks;
+use chrono::Utc;
+use invitations::InvitationCode;
+use peer::{AcceptRequest, AcceptResponse, EndInfo, PeerClient, PeerError};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder,
+};
+use serde::Serialize;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    #[error("You need Jira admin permission to use Exalate on this site. Ask a Jira administrator to set up connections.")]
+    NotAdmin,
+    #[error("{0}")]
+    InvalidUrl(String),
+    #[error("We couldn't find Exalate on {0}. Install Exalate on that Jira site first, or enter its Exalate URL (Apps → Exalate → General Settings on that site).")]
+    UnknownDestination(String),
+    #[error("{0}")]
+    Peer(#[from] PeerError),
+    #[error("The project {0} does not exist on this site, or Exalate cannot see it.")]
+    ProjectNotFound(String),
+    #[error("Choose two different projects for a local connection.")]
+    SameProject,
+    #[error("Only Basic mode is available in this version. Visual and Script modes are not available yet.")]
+    ModeNotAvailable,
+    #[error("Select the project of the other side for a local connection.")]
+    RemoteProjectRequired,
+    #[error("This invitation code is not valid. Check that you copied all of it.")]
+    InvitationInvalid,
+    #[error("This invitation code was already used. Ask the other admin for a new one.")]
+    InvitationUsed,
+    #[error("This invitation code has expired. Ask the other admin for a new one.")]
+    InvitationExpired,
+    #[error("This connection request was made for another Jira site ({0}).")]
+    WrongSite(String),
+    #[error("This invitation was created on this site. To connect two projects of this site, initiate a local connection instead.")]
+    OwnInvitation,
+    #[error("There is no such connection.")]
+    NotFound,
+    #[error("The connection is not active.")]
+    NotActive,
+    #[error("Issue {0} does not exist in {1}.")]
+    IssueNotFound(String, String),
+    #[error("Jira could not answer: {0}")]
+    Jira(#[from] JiraError),
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+}
+
+impl ConnectionError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConnectionError::NotAdmin => "not_admin",
+            ConnectionError::InvalidUrl(_) => "invalid_url",
+            ConnectionError::UnknownDestination(_) => "destination_unknown",
+            ConnectionError::Peer(PeerError::NotAllowed(_)) => "invalid_url",
+            ConnectionError::Peer(PeerError::Unreachable(_)) => "peer_unreachable",
+            ConnectionError::Peer(PeerError::Remote { .. }) => "peer_refused",
+            ConnectionError::Peer(PeerError::Protocol(_)) => "peer_protocol",
+            ConnectionError::ProjectNotFound(_) => "project_not_found",
+            ConnectionError::SameProject => "same_project",
+            ConnectionError::ModeNotAvailable => "mode_not_available",
+            ConnectionError::RemoteProjectRequired => "remote_project_required",
+            ConnectionError::InvitationInvalid => "invitation_invalid",
+            ConnectionError::InvitationUsed => "invitation_used",
+            ConnectionError::InvitationExpired => "invitation_expired",
+            ConnectionError::WrongSite(_) => "invitation_other_site",
+            ConnectionError::OwnInvitation => "own_invitation",
+            ConnectionError::NotFound => "connection_not_found",
+            ConnectionError::NotActive => "connection_not_active",
+            ConnectionError::IssueNotFound(..) => "issue_not_found",
+            ConnectionError::Jira(_) => "jira_unavailable",
+            ConnectionError::Db(_) | ConnectionError::Crypto(_) | ConnectionError::Tenant(_) => {
+                "internal"
+            }
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, ConnectionError>;
+
+/// A connection as the admin console shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionView {
+    pub id: String,
+    pub name: String,
+    pub other_side_url: Option<String>,
+    pub mode: String,
+    pub local_project: Option<ProjectRef>,
+    pub remote_project: Option<ProjectRef>,
+    pub status: String,
+    pub error_reason: Option<String>,
+    pub issues_in_sync: i64,
+    pub last_activity: Option<String>,
+    pub is_local: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectRef {
+    pub key: String,
+    pub name: String,
+}
+
+impl From<&connections::Model> for ConnectionView {
+    fn from(m: &connections::Model) -> Self {
+        let pr = |k: &Option<String>, n: &Option<String>| {
+            k.as_ref().map(|k| ProjectRef {
+                key: k.clone(),
+                name: n.clone().unwrap_or_else(|| k.clone()),
+            })
+        };
+        ConnectionView {
+            id: m.uid.clone(),
+            name: m.name.clone(),
+            other_side_url: m.remote_site_url.clone(),
+            mode: m.mode.clone(),
+            local_project: pr(&m.local_project_key, &m.local_project_name),
+            remote_project: pr(&m.remote_project_key, &m.remote_project_name),
+            status: m.status.clone(),
+            error_reason: m.error_reason.clone(),
+            issues_in_sync: m.issues_in_sync,
+            last_activity: m.last_activity_at.map(|t| t.to_rfc3339()),
+            is_local: m.is_local,
+        }
+    }
+}
+
+/// What "Initiate" produced.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Initiated {
+    pub connection: ConnectionView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitation_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Discovered {
+    pub kind: &'static str,
+    pub destination_url: String,
+    pub destination_name: String,
+}
+
+pub struct InitiateRequest {
+    pub destination_url: Option<String>,
+    pub mode: String,
+    pub local_project_key: String,
+    pub remote_project_key: Option<String>,
+    pub admin_access: bool,
+}
+
+#[derive(Clone)]
+pub struct ConnectionService {
+    pub db: DatabaseConnection,
+    pub secrets: SecretBox,
+    pub tenants: TenantStore,
+    pub jira: JiraClients,
+    pub admin: AdminChecks,
+    pub peer: PeerClient,
+    pub app_key: String,
+    pub base_url: String,
+    pub invitation_ttl_secs: i64,
+    pub redirect_ttl_secs: i64,
+    pub peer_window_secs: i64,
+}
+
+/// A short, readable name for a site: the first label of its host (`acme` for
+/// `https://acme.atlassian.net`), or host:port for an address.
+pub fn site_name(url: &str) -> String {
+    let Ok(u) = url::Url::parse(url) else {
+        return url.to_owned();
+    };
+    match u.host() {
+        Some(url::Host::Domain(d)) => d.split('.').next().unwrap_or(d).to_owned(),
+        Some(h) => match u.port() {
+            Some(p) => format!("{h}:{p}"),
+            None => h.to_string(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+fn normalise_url(raw: &str) -> String {
+    raw.trim().trim_end_matches('/').to_owned()
+}
+
+impl ConnectionService {
+    /// This tenant's Exalate URL: the node's public URL and the tenant's public id.
+    pub fn exalate_url(&self, t: &Tenant) -> String {
+        format!("{}/e/{}", self.base_url, t.public_id)
+    }
+
+    pub async fn require_admin(&self, t: &Arc<Tenant>, account_id: Option<&str>) -> Result<()> {
+        let Some(account) = account_id.filter(|a| !a.is_empty()) else {
+            return Err(ConnectionError::NotAdmin);
+        };
+        if self.admin.is_admin(&self.jira, t, account).await? {
+            Ok(())
+        } else {
+            Err(ConnectionError::NotAdmin)
+        }
+    }
+
+    fn end_info(
+        &self,
+        t: &Tenant,
+        project_key: Option<&str>,
+        project_name: Option<&str>,
+    ) -> EndInfo {
+        EndInfo {
+            site_url: t.base_url.clone(),
+            site_name: site_name(&t.base_url),
+            exalate_url: self.exalate_url(t),
+            project_key: project_key.map(str::to_owned),
+            project_name: project_name.map(str::to_owned),
+        }
+    }
+
+    /// The project's name, checked with Jira (as the app).
+    pub async fn project_name(&self, t: &Arc<Tenant>, key: &str) -> Result<String> {
+        let key = key.trim();
+        if key.is_empty()
+            || key.len() > 64
+            || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(ConnectionError::ProjectNotFound(key.to_owned()));
+        }
+        let client = self.jira.for_tenant(t.clone())?;
+        match client
+            .get_json::<crate::jira::types::Project>(&format!("/rest/api/3/project/{key}"))
+            .await
+        {
+            Ok(p) => Ok(p.name),
+            Err(JiraError::NotFound(_)) => Err(ConnectionError::ProjectNotFound(key.to_owned())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Understands what the admin typed as destination: this site (local connection), another
+    /// site on this node, or an Exalate URL of any allowed node.
+    pub async fn discover(&self, t: &Arc<Tenant>, raw: &str) -> Result<Discovered> {
+        let url = normalise_url(raw);
+        if url.is_empty() {
+            return Err(ConnectionError::InvalidUrl(
+                "Enter the URL of the destination Jira site or its Exalate URL.".into(),
+            ));
+        }
+        let parsed = url::Url::parse(&url).map_err(|_| {
+            ConnectionError::InvalidUrl(format!(
+                "{url} is not a valid URL. Enter it like https://your-site.atlassian.net."
+            ))
+        })?;
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            return Err(ConnectionError::InvalidUrl(
+                "Enter the site URL without a query or fragment.".into(),
+            ));
+        }
+        // An Exalate URL: <node>/e/<publicId>.
+        if let Some((node, public_id)) = url.rsplit_once("/e/") {
+            if !public_id.is_empty() && public_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+                let found = self
+                    .peer
+                    .discover(node, &[("publicId", public_id)])
+                    .await
+                    .map_err(|e| match e {
+                        PeerError::Remote { status: 404, .. } => {
+                            ConnectionError::UnknownDestination(url.clone())
+                        }
+                        other => other.into(),
+                    })?;
+                return Ok(self.classify(t, found.site_url, found.site_name));
+            }
+        }
+        // A Jira site URL: must be an allowed Jira host (no internal addresses).
+        let site = self
+            .jira
+            .allowlist()
+            .check(&parsed)
+            .map(|_| url.clone())
+            .map_err(|e| ConnectionError::InvalidUrl(format!("{url} cannot be used: {e}.")))?;
+        if same_site(&site, &t.base_url)
+            || t.display_url
+                .as_deref()
+                .is_some_and(|d| same_site(&site, d))
+        {
+            return Ok(self.classify(t, t.base_url.clone(), site_name(&t.base_url)));
+        }
+        // Another site: ask our own node's discovery (the same protocol other nodes answer).
+        match self.peer.discover(&self.base_url, &[("site", &site)]).await {
+            Ok(found) => Ok(self.classify(t, found.site_url, found.site_name)),
+            Err(PeerError::Remote { status: 404, .. }) => {
+                Err(ConnectionError::UnknownDestination(site))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn classify(&self, t: &Tenant, site_url: String, name: String) -> Discovered {
+        let kind = if same_site(&site_url, &t.base_url) {
+            "local"
+        } else {
+            "remote"
+        };
+        Discovered {
+            kind,
+            destination_url: site_url,
+            destination_name: name,
+        }
+    }
+
+    /// Answers `GET /peer/discover` for tenants of this node.
+    pub async fn lookup_local_site(
+        &self,
+        site: Option<&str>,
+        public_id: Option<&str>,
+    ) -> Result<Option<peer::DiscoverResponse>> {
+        use crate::entities::tenants as tn;
+        let mut q = tn::Entity::find().filter(tn::Column::State.eq(TenantState::Enabled.as_str()));
+        q = match (site, public_id) {
+            (_, Some(id)) => q.filter(tn::Column::PublicId.eq(id)),
+            (Some(s), None) => q.filter(tn::Column::BaseUrl.eq(normalise_url(s))),
+            _ => return Ok(None),
+        };
+        Ok(q.one(&self.db).await?.map(|m| peer::DiscoverResponse {
+            site_name: site_name(&m.base_url),
+            exalate_url: format!("{}/e/{}", self.base_url, m.public_id),
+            site_url: m.base_url,
+        }))
+    }
+
+    async fn insert_connection(&self, m: connections::ActiveModel) -> Result<connections::Model> {
+        Ok(m.insert(&self.db).await?)
+    }
+
+    fn new_connection(
+        &self,
+        t: &Tenant,
+        name: String,
+        status: &str,
+        role: &str,
+    ) -> connections::ActiveModel {
+        let now = Utc::now().fixed_offset();
+        connections::ActiveModel {
+            uid: Set(uuid::Uuid::new_v4().simple().to_string()),
+            tenant_id: Set(t.id),
+            name: Set(name),
+            mode: Set("basic".into()),
+            role: Set(role.into()),
+            status: Set(status.into()),
+            is_local: Set(false),
+            issues_in_sync: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+    }
+
+    /// "Initiate": a local connection is active at once; otherwise a pending connection and either
+    /// the redirect to the destination site ("Yes") or an invitation code ("No").
+    pub async fn initiate(
+        &self,
+        t: &Arc<Tenant>,
+        account: Option<&str>,
+        req: InitiateRequest,
+    ) -> Result<Initiated> {
+        self.require_admin(t, account).await?;
+        if req.mode != "basic" {
+            return Err(ConnectionError::ModeNotAvailable);
+        }
+        let local_name = self.project_name(t, &req.local_project_key).await?;
+        let local_key = req.local_project_key.trim().to_owned();
+        let destination = match req
+            .destination_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            Some(u) => Some(self.discover(t, u).await?),
+            None => None,
+        };
+        if let Some(d) = destination.as_ref().filter(|d| d.kind == "local") {
+            let remote_key = req
+                .remote_project_key
+                .as_deref()
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .ok_or(ConnectionError::RemoteProjectRequired)?
+                .to_owned();
+            if remote_key.eq_ignore_ascii_case(&local_key) {
+                return Err(ConnectionError::SameProject);
+            }
+            let remote_name = self.project_name(t, &remote_key).await?;
+            let mut m =
+                self.new_connection(t, format!("{local_key}_to_{remote_key}"), "active", "local");
+            m.is_local = Set(true);
+            m.local_project_key = Set(Some(local_key));
+            m.local_project_name = Set(Some(local_name));
+            m.remote_project_key = Set(Some(remote_key));
+            m.remote_project_name = Set(Some(remote_name));
+            m.remote_site_url = Set(Some(d.destination_url.clone()));
+            m.remote_exalate_url = Set(Some(self.exalate_url(t)));
+            let saved = self.insert_connection(m).await?;
+            return Ok(Initiated {
+                connection: (&saved).into(),
+                redirect_url: None,
+                invitation_code: None,
+            });
+        }
+        let remote_label = destination
+            .as_ref()
+            .map(|d| d.destination_name.clone())
+            .unwrap_or_else(|| "invited".into());
+        let mut m = self.new_connection(
+            t,
+            format!("{}_to_{}", site_name(&t.base_url), remote_label),
+            "pending",
+            "initiator",
+        );
+        m.local_project_key = Set(Some(local_key));
+        m.local_project_name = Set(Some(local_name));
+        m.remote_site_url = Set(destination.as_ref().map(|d| d.destination_url.clone()));
+        m.peer_secret_enc = Set(None);
+        let saved = self.insert_connection(m).await?;
+        let code = InvitationCode::generate(&self.base_url);
+        let (kind, ttl) = match (&destination, req.admin_access) {
+            (Some(_), true) => ("redirect", self.redirect_ttl_secs),
+            _ => ("code", self.invitation_ttl_secs),
+        };
+        let now = Utc::now().fixed_offset();
+        inv::ActiveModel {
+            connection_id: Set(saved.id),
+            code_hash: Set(code.hash()),
+            kind: Set(kind.into()),
+            expires_at: Set(now + chrono::Duration::seconds(ttl)),
+            used_at: Set(None),
+            used_by: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+        let encoded = code.encode();
+        let (redirect_url, invitation_code) = match (kind, &destination) {
+            ("redirect", Some(d)) => (
+                Some(format!(
+                    "{}/plugins/servlet/ac/{}/exalate-accept?ac.request={}",
+                    d.destination_url,
+                    connect_jwt::encode_rfc3986(&self.app_key),
+                    connect_jwt::encode_rfc3986(&encoded)
+                )),
+                None,
+            ),
+            _ => (None, Some(encoded)),
+        };
+        Ok(Initiated {
+            connection: (&saved).into(),
+            redirect_url,
+            invitation_code,
+        })
+    }
+
+    // ------------------------------------------------------------------ initiator side (peer API)
+
+    async fn find_invitation(
+        &self,
+        code: &str,
+    ) -> Result<(inv::Model, connections::Model, Arc<Tenant>)> {
+        let code = InvitationCode::parse(code).ok_or(ConnectionError::InvitationInvalid)?;
+        let invitation = inv::Entity::find()
+            .filter(inv::Column::CodeHash.eq(code.hash()))
+            .one(&self.db)
+            .await?
+            .ok_or(ConnectionError::InvitationInvalid)?;
+        let conn = connections::Entity::find_by_id(invitation.connection_id)
+            .one(&self.db)
+            .await?
+            .ok_or(ConnectionError::InvitationInvalid)?;
+        let tenant = self
+            .tenant_by_id(conn.tenant_id)
+            .await?
+            .ok_or(ConnectionError::InvitationInvalid)?;
+        Ok((invitation, conn, tenant))
+    }
+
+    async fn tenant_by_id(&self, id: i64) -> Result<Option<Arc<Tenant>>> {
+        let row = crate::entities::tenants::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?;
+        match row {
+            Some(r) if r.state == TenantState::Enabled.as_str() => {
+                Ok(self.tenants.get(&r.client_key).await?)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// `POST /peer/invitations/inspect`: who invited, without using the code up.
+    pub async fn peer_inspect(&self, code: &str) -> Result<peer::InspectResponse> {
+        let (invitation, conn, tenant) = self.find_invitation(code).await?;
+        if invitation.used_at.is_some() {
+            return Err(ConnectionError::InvitationUsed);
+        }
+        if invitation.expires_at < Utc::now().fixed_offset() {
+            return Err(ConnectionError::InvitationExpired);
+        }
+        Ok(peer::InspectResponse {
+            initiator: self.end_info(
+                &tenant,
+                conn.local_project_key.as_deref(),
+                conn.local_project_name.as_deref(),
+            ),
+            expected_site_url: conn.remote_site_url.clone(),
+            expires_at: invitation.expires_at.to_rfc3339(),
+        })
+    }
+
+    /// `POST /peer/invitations/accept`: uses the code up (once, atomically), activates this end
+    /// and hands the acceptor the connection secret. A retry by the same acceptor gets the same
+    /// answer, so a lost response does not strand the connection.
+    pub async fn peer_accept(&self, req: &AcceptRequest) -> Result<AcceptResponse> {
+        let (invitation, conn, tenant) = self.find_invitation(&req.code).await?;
+        if let Some(expected) = &conn.remote_site_url {
+            if !same_site(expected, &req.acceptor.site_url) {
+                return Err(ConnectionError::WrongSite(expected.clone()));
+            }
+        }
+        if same_site(&req.acceptor.site_url, &tenant.base_url) {
+            return Err(ConnectionError::OwnInvitation);
+        }
+        let now = Utc::now().fixed_offset();
+        match &invitation.used_at {
+            Some(_) if invitation.used_by.as_deref() == Some(req.acceptor.exalate_url.as_str()) => {
+            }
+            Some(_) => return Err(ConnectionError::InvitationUsed),
+            None => {
+                if invitation.expires_at < now {
+                    return Err(ConnectionError::InvitationExpired);
+                }
+                let claimed = inv::Entity::update_many()
+                    .col_expr(inv::Column::UsedAt, Expr::value(now))
+                    .col_expr(
+                        inv::Column::UsedBy,
+                        Expr::value(req.acceptor.exalate_url.clone()),
+                    )
+                    .filter(inv::Column::Id.eq(invitation.id))
+                    .filter(inv::Column::UsedAt.is_null())
+                    .exec(&self.db)
+                    .await?;
+                if claimed.rows_affected != 1 {
+                    return Err(ConnectionError::InvitationUsed);
+                }
+            }
+        }
+        let conn = connections::Entity::find_by_id(conn.id)
+            .one(&self.db)
+            .await?
+            .ok_or(ConnectionError::InvitationInvalid)?;
+        let secret = match &conn.peer_secret_enc {
+            Some(enc) => {
+                String::from_utf8_lossy(self.secrets.decrypt(&conn.uid, enc)?.expose()).into_owned()
+            }
+            None => {
+                let s = InvitationCode::generate("").secret;
+                let mut m: connections::ActiveModel = conn.clone().into();
+                m.peer_secret_enc = Set(Some(self.secrets.encrypt(&conn.uid, s.as_bytes())));
+                m.status = Set("active".into());
+                m.name = Set(format!(
+                    "{}_to_{}",
+                    site_name(&tenant.base_url),
+                    req.acceptor.site_name
+                ));
+                m.remote_site_url = Set(Some(req.acceptor.site_url.clone()));
+                m.remote_exalate_url = Set(Some(req.acceptor.exalate_url.clone()));
+                m.remote_project_key = Set(req.acceptor.project_key.clone());
+                m.remote_project_name = Set(req.acceptor.project_name.clone());
+                m.updated_at = Set(now);
+                m.last_activity_at = Set(Some(now));
+                m.update(&self.db).await?;
+                s
+            }
+        };
+        Ok(AcceptResponse {
+            connection_uid: conn.uid.clone(),
+            name: format!(
+                "{}_to_{}",
+                req.acceptor.site_name,
+                site_name(&tenant.base_url)
+            ),
+            secret,
+            initiator: self.end_info(
+                &tenant,
+                conn.local_project_key.as_deref(),
+                conn.local_project_name.as_deref(),
+            ),
+        })
+    }
+
+    // ------------------------------------------------------------------ acceptor side
+
+    /// Shows who invited, after checking the signed-in user is an admin of this site.
+    pub async fn inspect(
+        &self,
+        t: &Arc<Tenant>,
+        account: Option<&str>,
+        code: &str,
+    ) -> Result<peer::InspectResponse> {
+        self.require_admin(t, account).await?;
+        let parsed = InvitationCode::parse(code).ok_or(ConnectionError::InvitationInvalid)?;
+        let found = self
+            .peer
+            .inspect(&parsed.node_url, code)
+            .await
+            .map_err(map_remote)?;
+        if same_site(&found.initiator.site_url, &t.base_url) {
+            return Err(ConnectionError::OwnInvitation);
+        }
+        if let Some(expected) = &found.expected_site_url {
+            if !same_site(expected, &t.base_url) {
+                return Err(ConnectionError::WrongSite(expected.clone()));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Accepts an invitation (or the "Yes" redirect) on this site: admin check, project check,
+    /// handshake with the initiating node, then this end is created Active.
+    pub async fn accept(
+        &self,
+        t: &Arc<Tenant>,
+        account: Option<&str>,
+        code: &str,
+        project_key: &str,
+    ) -> Result<ConnectionView> {
+        self.require_admin(t, account).await?;
+        let parsed = InvitationCode::parse(code).ok_or(ConnectionError::InvitationInvalid)?;
+        let project_name = self.project_name(t, project_key).await?;
+        let project_key = project_key.trim().to_owned();
+        let resp = self
+            .peer
+            .accept(
+                &parsed.node_url,
+                &AcceptRequest {
+                    code: code.trim().to_owned(),
+                    acceptor: self.end_info(t, Some(&project_key), Some(&project_name)),
+                },
+            )
+            .await
+            .map_err(map_remote)?;
+        // The same acceptor retrying gets the existing end back.
+        if let Some(existing) = connections::Entity::find()
+            .filter(connections::Column::TenantId.eq(t.id))
+            .filter(connections::Column::Uid.eq(resp.connection_uid.clone()))
+            .one(&self.db)
+            .await?
+        {
+            return Ok((&existing).into());
+        }
+        let now = Utc::now().fixed_offset();
+        let m = connections::ActiveModel {
+            uid: Set(resp.connection_uid.clone()),
+            tenant_id: Set(t.id),
+            name: Set(resp.name.clone()),
+            mode: Set("basic".into()),
+            role: Set("acceptor".into()),
+            status: Set("active".into()),
+            local_project_key: Set(Some(project_key)),
+            local_project_name: Set(Some(project_name)),
+            remote_project_key: Set(resp.initiator.project_key.clone()),
+            remote_project_name: Set(resp.initiator.project_name.clone()),
+            remote_site_url: Set(Some(resp.initiator.site_url.clone())),
+            remote_exalate_url: Set(Some(resp.initiator.exalate_url.clone())),
+            is_local: Set(false),
+            peer_secret_enc: Set(Some(
+                self.secrets
+                    .encrypt(&resp.connection_uid, resp.secret.as_bytes()),
+            )),
+            issues_in_sync: Set(0),
+            last_activity_at: Set(Some(now)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        let saved = self.insert_connection(m).await?;
+        Ok((&saved).into())
+    }
+
+    // ------------------------------------------------------------------ console
+
+    pub async fn list(
+        &self,
+        t: &Arc<Tenant>,
+        account: Option<&str>,
+    ) -> Result<Vec<ConnectionView>> {
+        self.require_admin(t, account).await?;
+        let rows = connections::Entity::find()
+            .filter(connections::Column::TenantId.eq(t.id))
+            .order_by_desc(connections::Column::CreatedAt)
+            .all(&self.db)
+            .await?;
+        Ok(rows.iter().map(ConnectionView::from).collect())
+    }
+
+    async fn own(&self, t: &Tenant, uid: &str) -> Result<connections::Model> {
+        connections::Entity::find()
+            .filter(connections::Column::TenantId.eq(t.id))
+            .filter(connections::Column::Uid.eq(uid))
+            .one(&self.db)
+            .await?
+            .ok_or(ConnectionError::NotFound)
+    }
+
+    /// Activates or deactivates this end and tells the other end (best effort: a peer that is
+    /// down leaves a visible error on this end, and the next toggle retries).
+    pub async fn set_active(
+        &self,
+        t: &Arc<Tenant>,
+        account: Option<&str>,
+        uid: &str,
+        active: bool,
+    ) -> Result<ConnectionView> {
+        self.require_admin(t, account).await?;
+        let conn = self.own(t, uid).await?;
+        if conn.status == "pending" {
+            return Err(ConnectionError::NotActive);
+        }
+        let status = if active { "active" } else { "deactivated" };
+        let error = self.notify_peer(&conn, status).await;
+        let mut m: connections::ActiveModel = conn.into();
+        m.status = Set(status.into());
+        m.error_reason = Set(error);
+        m.updated_at = Set(Utc::now().fixed_offset());
+        let saved = m.update(&self.db).await?;
+        Ok((&saved).into())
+    }
+
+    pub async fn delete(&self, t: &Arc<Tenant>, account: Option<&str>, uid: &str) -> Result<()> {
+        self.require_admin(t, account).await?;
+        let conn = self.own(t, uid).await?;
+        if conn.status != "pending" {
+            let _ = self.notify_peer(&conn, "deleted").await;
+        }
+        inv::Entity::delete_many()
+            .filter(inv::Column::ConnectionId.eq(conn.id))
+            .exec(&self.db)
+            .await?;
+        connections::Entity::delete_by_id(conn.id)
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    async fn notify_peer(&self, conn: &connections::Model, status: &str) -> Option<String> {
+        if conn.is_local {
+            return None;
+        }
+        let (Some(enc), Some(remote)) = (&conn.peer_secret_enc, &conn.remote_exalate_url) else {
+            return None;
+        };
+        let node = remote
+            .rsplit_once("/e/")
+            .map(|(n, _)| n.to_owned())
+            .unwrap_or_else(|| remote.clone());
+        let secret = match self.secrets.decrypt(&conn.uid, enc) {
+            Ok(s) => s,
+            Err(e) => return Some(e.to_string()),
+        };
+        match self
+            .peer
+            .status(&node, &conn.uid, secret.expose(), status)
+            .await
+        {
+            Ok(()) => None,
+            Err(e) => Some(format!(
+                "The other side could not be told about this change: {e}"
+            )),
+        }
+    }
+
+    /// `POST /peer/connections/{uid}/status`, already signature-checked by the caller.
+    pub async fn peer_status(&self, uid: &str, status: &str) -> Result<()> {
+        let rows = connections::Entity::find()
+            .filter(connections::Column::Uid.eq(uid))
+            .all(&self.db)
+            .await?;
+        for conn in rows.into_iter().filter(|c| !c.is_local) {
+            let mut m: connections::ActiveModel = conn.into();
+            match status {
+                "active" => {
+                    m.status = Set("active".into());
+                    m.error_reason = Set(None);
+                }
+                "deactivated" => {
+                    m.status = Set("deactivated".into());
+                    m.error_reason =
+                        Set(Some("The other side deactivated this connection.".into()));
+                }
+                _ => {
+                    m.status = Set("error".into());
+                    m.error_reason = Set(Some("The other side deleted this connection.".into()));
+                }
+            }
+            m.updated_at = Set(Utc::now().fixed_offset());
+            m.update(&self.db).await?;
+        }
+        Ok(())
+    }
+
+    /// The decrypted secret of a connection end, for verifying its peer's messages.
+    pub async fn peer_secret(&self, uid: &str) -> Result<Option<Vec<u8>>> {
+        let row = connections::Entity::find()
+            .filter(connections::Column::Uid.eq(uid))
+            .filter(connections::Column::PeerSecretEnc.is_not_null())
+            .one(&self.db)
+            .await?;
+        match row.and_then(|r| r.peer_secret_enc.map(|e| (r.uid, e))) {
+            Some((uid, enc)) => Ok(Some(self.secrets.decrypt(&uid, &enc)?.expose().to_vec())),
+            None => Ok(None),
+        }
+    }
+
+    /// The first-issue step after "Connection established": checks the issue exists in the
+    /// connection's project. Issue sync itself arrives with the sync engine.
+    pub async fn first_sync(
+        &self,
+        t: &Arc<Tenant>,
+        account: Option<&str>,
+        uid: &str,
+        issue_key: &str,
+    ) -> Result<serde_json::Value> {
+        self.require_admin(t, account).await?;
+        let conn = self.own(t, uid).await?;
+        if conn.status != "active" {
+            return Err(ConnectionError::NotActive);
+        }
+        let key = issue_key.trim().to_ascii_uppercase();
+        let project_key = conn.local_project_key.clone().unwrap_or_default();
+        let project_label = format!(
+            "{} ({})",
+            conn.local_project_name.clone().unwrap_or_default(),
+            project_key
+        );
+        let valid = key.split_once('-').is_some_and(|(p, n)| {
+            p == project_key && !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())
+        });
+        if !valid {
+            return Err(ConnectionError::IssueNotFound(key, project_label));
+        }
+        let client = self.jira.for_tenant(t.clone())?;
+        match client
+            .get_json::<serde_json::Value>(&format!("/rest/api/3/issue/{key}?fields=summary"))
+            .await
+        {
+            Ok(_) => Ok(serde_json::json!({
+                "issueKey": key,
+                "message": format!("{key} was found in {project_label}. Issue sync is not available yet in this version of Exalate, so it was not sent to the other side."),
+                "syncAvailable": false,
+            })),
+            Err(JiraError::NotFound(_)) => Err(ConnectionError::IssueNotFound(key, project_label)),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn same_site(a: &str, b: &str) -> bool {
+    normalise_url(a).eq_ignore_ascii_case(&normalise_url(b))
+}
+
+/// Errors the other node reported with a known code become the same error here.
+fn map_remote(e: PeerError) -> ConnectionError {
+    match &e {
+        PeerError::Remote { code, message, .. } => match code.as_str() {
+            "invitation_invalid" => ConnectionError::InvitationInvalid,
+            "invitation_used" => ConnectionError::InvitationUsed,
+            "invitation_expired" => ConnectionError::InvitationExpired,
+            "own_invitation" => ConnectionError::OwnInvitation,
+            "invitation_other_site" => ConnectionError::WrongSite(
+                message
+                    .split_once('(')
+                    .and_then(|(_, rest)| rest.split_once(')'))
+                    .map(|(site, _)| site.to_owned())
+                    .unwrap_or_default(),
+            ),
+            _ => e.into(),
+        },
+        _ => e.into(),
+    }
+}

@@ -1,0 +1,452 @@
+//! The node-to-node protocol: JSON over HTTP between Exalate nodes (also between two tenants of
+//! one node, so there is one code path). Discovery is public (an Exalate URL is public); the
+//! invitation handshake is authorised by the single-use code itself; every later message is signed
+//! with the connection's HMAC-SHA256 secret over method, path, timestamp, nonce and body digest,
+//! inside a time window, with each nonce accepted once (stored, so every replica agrees).
+
+use crate::entities::peer_nonces;
+use crate::jira::HostAllowlist;
+use chrono::Utc;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+pub const H_CONNECTION: &str = "X-Exalate-Connection";
+pub const H_TIMESTAMP: &str = "X-Exalate-Timestamp";
+pub const H_NONCE: &str = "X-Exalate-Nonce";
+pub const H_SIGNATURE: &str = "X-Exalate-Signature";
+
+/// One end of a connection as the other node sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct EndInfo {
+    pub site_url: String,
+    pub site_name: String,
+    pub exalate_url: String,
+    pub project_key: Option<String>,
+    pub project_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscoverResponse {
+    pub site_url: String,
+    pub site_name: String,
+    pub exalate_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CodeRequest {
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InspectResponse {
+    pub initiator: EndInfo,
+    /// The site the request was made for ("Yes" path), if any.
+    pub expected_site_url: Option<String>,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptRequest {
+    pub code: String,
+    pub acceptor: EndInfo,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptResponse {
+    pub connection_uid: String,
+    pub name: String,
+    pub secret: String,
+    pub initiator: EndInfo,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusMessage {
+    /// `active`, `deactivated` or `deleted`.
+    pub status: String,
+}
+
+/// The error body every node answers: `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone, Deserialize)]
+struct RemoteError {
+    error: RemoteErrorBody,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct RemoteErrorBody {
+    code: String,
+    message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    #[error("that Exalate address is not allowed: {0}")]
+    NotAllowed(String),
+    #[error("the other Exalate node could not be reached ({0}). Check the address or try again in a few minutes.")]
+    Unreachable(String),
+    #[error("{message}")]
+    Remote {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("the other Exalate node answered something unexpected: {0}")]
+    Protocol(String),
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+fn string_to_sign(method: &str, path: &str, timestamp: i64, nonce: &str, body: &[u8]) -> String {
+    format!(
+        "{}\n{}\n{}\n{}\n{}",
+        method.to_ascii_uppercase(),
+        path,
+        timestamp,
+        nonce,
+        hex::encode(Sha256::digest(body))
+    )
+}
+
+pub fn sign(
+    secret: &[u8],
+    method: &str,
+    path: &str,
+    timestamp: i64,
+    nonce: &str,
+    body: &[u8],
+) -> String {
+    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(string_to_sign(method, path, timestamp, nonce, body).as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("the request is not signed")]
+    Missing,
+    #[error("the request timestamp is outside the accepted window")]
+    Stale,
+    #[error("the request signature does not verify")]
+    Bad,
+    #[error("the request was already received (replay)")]
+    Replay,
+}
+
+/// A received peer request, as far as the signature covers it.
+pub struct Signed<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub timestamp: Option<&'a str>,
+    pub nonce: Option<&'a str>,
+    pub signature: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// Checks signature and time window (the nonce is checked by [`remember_nonce`]).
+pub fn verify(secret: &[u8], r: &Signed<'_>, now: i64, window: i64) -> Result<(), SignatureError> {
+    let (method, path, body) = (r.method, r.path, r.body);
+    let (Some(ts), Some(nonce), Some(sig)) = (r.timestamp, r.nonce, r.signature) else {
+        return Err(SignatureError::Missing);
+    };
+    let ts: i64 = ts.parse().map_err(|_| SignatureError::Missing)?;
+    if (now - ts).abs() > window || nonce.is_empty() || nonce.len() > 128 {
+        return Err(SignatureError::Stale);
+    }
+    let sig = hex::decode(sig).map_err(|_| SignatureError::Bad)?;
+    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(string_to_sign(method, path, ts, nonce, body).as_bytes());
+    mac.verify_slice(&sig).map_err(|_| SignatureError::Bad)
+}
+
+/// Records a nonce; a second use inside the window is a replay. Old nonces are pruned.
+pub async fn remember_nonce(
+    db: &DatabaseConnection,
+    nonce: &str,
+    window: i64,
+) -> Result<(), SignatureError> {
+    let now = Utc::now().fixed_offset();
+    let _ = peer_nonces::Entity::delete_many()
+        .filter(peer_nonces::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await;
+    let row = peer_nonces::ActiveModel {
+        nonce: Set(nonce.to_owned()),
+        expires_at: Set(now + chrono::Duration::seconds(window * 2)),
+    };
+    peer_nonces::Entity::insert(row)
+        .exec(db)
+        .await
+        .map(|_| ())
+        .map_err(|_| SignatureError::Replay)
+}
+
+#[derive(Clone)]
+pub struct PeerClient {
+    http: reqwest::Client,
+    allowlist: HostAllowlist,
+    own_base_url: String,
+}
+
+impl PeerClient {
+    pub fn new(settings: &crate::configuration::PeerSettings, own_base_url: &str) -> Self {
+        let mut hosts = settings.allowed_hosts.clone();
+        if let Ok(u) = url::Url::parse(own_base_url) {
+            if let Some(h) = u.host_str() {
+                hosts.push(h.to_owned());
+            }
+        }
+        let own_is_http = own_base_url.starts_with("http://");
+        PeerClient {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_millis(settings.timeout_ms))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("static reqwest configuration"),
+            allowlist: HostAllowlist::new(&hosts, settings.allow_http || own_is_http),
+            own_base_url: own_base_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// Validates a node URL taken from user input or an invitation code.
+    pub fn check_node(&self, node: &str) -> Result<String, PeerError> {
+        let u = self
+            .allowlist
+            .check_str(node)
+            .map_err(|e| PeerError::NotAllowed(e.to_string()))?;
+        Ok(u.as_str().trim_end_matches('/').to_owned())
+    }
+
+    pub fn own_base_url(&self) -> &str {
+        &self.own_base_url
+    }
+
+    async fn send<T: DeserializeOwned>(&self, rb: reqwest::RequestBuilder) -> Result<T, PeerError> {
+        let resp = rb
+            .send()
+            .await
+            .map_err(|e| PeerError::Unreachable(e.without_url().to_string()))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| PeerError::Unreachable(e.without_url().to_string()))?;
+        if (200..300).contains(&status) {
+            if bytes.is_empty() {
+                return serde_json::from_slice(b"null")
+                    .map_err(|e| PeerError::Protocol(e.to_string()));
+            }
+            return serde_json::from_slice(&bytes).map_err(|e| PeerError::Protocol(e.to_string()));
+        }
+        match serde_json::from_slice::<RemoteError>(&bytes) {
+            Ok(r) => Err(PeerError::Remote {
+                status,
+                code: r.error.code,
+                message: r.error.message,
+            }),
+            Err(_) if status >= 500 => Err(PeerError::Unreachable(format!("HTTP {status}"))),
+            Err(_) => Err(PeerError::Protocol(format!("HTTP {status}"))),
+        }
+    }
+
+    pub async fn discover(
+        &self,
+        node: &str,
+        query: &[(&str, &str)],
+    ) -> Result<DiscoverResponse, PeerError> {
+        let node = self.check_node(node)?;
+        self.send(self.http.get(format!("{node}/peer/discover")).query(query))
+            .await
+    }
+
+    pub async fn inspect(&self, node: &str, code: &str) -> Result<InspectResponse, PeerError> {
+        let node = self.check_node(node)?;
+        self.send(
+            self.http
+                .post(format!("{node}/peer/invitations/inspect"))
+                .json(&CodeRequest {
+                    code: code.to_owned(),
+                }),
+        )
+        .await
+    }
+
+    pub async fn accept(
+        &self,
+        node: &str,
+        req: &AcceptRequest,
+    ) -> Result<AcceptResponse, PeerError> {
+        let node = self.check_node(node)?;
+        self.send(
+            self.http
+                .post(format!("{node}/peer/invitations/accept"))
+                .json(req),
+        )
+        .await
+    }
+
+    /// A signed message about an existing connection.
+    pub async fn status(
+        &self,
+        node: &str,
+        uid: &str,
+        secret: &[u8],
+        status: &str,
+    ) -> Result<(), PeerError> {
+        let node = self.check_node(node)?;
+        let path = format!("/peer/connections/{uid}/status");
+        let body = serde_json::to_vec(&StatusMessage {
+            status: status.to_owned(),
+        })
+        .expect("serialisable");
+        let ts = Utc::now().timestamp();
+        let mut n = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut n);
+        let nonce = hex::encode(n);
+        let sig = sign(secret, "POST", &path, ts, &nonce, &body);
+        let _: serde_json::Value = self
+            .send(
+                self.http
+                    .post(format!("{node}{path}"))
+                    .header(H_CONNECTION, uid)
+                    .header(H_TIMESTAMP, ts.to_string())
+                    .header(H_NONCE, nonce)
+                    .header(H_SIGNATURE, sig)
+                    .header("Content-Type", "application/json")
+                    .body(body),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_bind_everything() {
+        let s = b"secret";
+        let sig = sign(s, "POST", "/peer/x", 1000, "n1", b"{}");
+        assert!(verify(
+            s,
+            &Signed {
+                method: "POST",
+                path: "/peer/x",
+                timestamp: Some("1000"),
+                nonce: Some("n1"),
+                signature: Some(&sig),
+                body: b"{}"
+            },
+            1000,
+            300
+        )
+        .is_ok());
+        assert_eq!(
+            verify(
+                s,
+                &Signed {
+                    method: "POST",
+                    path: "/peer/y",
+                    timestamp: Some("1000"),
+                    nonce: Some("n1"),
+                    signature: Some(&sig),
+                    body: b"{}"
+                },
+                1000,
+                300
+            ),
+            Err(SignatureError::Bad)
+        );
+        assert_eq!(
+            verify(
+                s,
+                &Signed {
+                    method: "POST",
+                    path: "/peer/x",
+                    timestamp: Some("1000"),
+                    nonce: Some("n1"),
+                    signature: Some(&sig),
+                    body: b"{ }"
+                },
+                1000,
+                300
+            ),
+            Err(SignatureError::Bad)
+        );
+        assert_eq!(
+            verify(
+                s,
+                &Signed {
+                    method: "POST",
+                    path: "/peer/x",
+                    timestamp: Some("1000"),
+                    nonce: Some("n2"),
+                    signature: Some(&sig),
+                    body: b"{}"
+                },
+                1000,
+                300
+            ),
+            Err(SignatureError::Bad)
+        );
+        assert_eq!(
+            verify(
+                b"other",
+                &Signed {
+                    method: "POST",
+                    path: "/peer/x",
+                    timestamp: Some("1000"),
+                    nonce: Some("n1"),
+                    signature: Some(&sig),
+                    body: b"{}"
+                },
+                1000,
+                300
+            ),
+            Err(SignatureError::Bad)
+        );
+        assert_eq!(
+            verify(
+                s,
+                &Signed {
+                    method: "POST",
+                    path: "/peer/x",
+                    timestamp: Some("1000"),
+                    nonce: Some("n1"),
+                    signature: Some(&sig),
+                    body: b"{}"
+                },
+                1400,
+                300
+            ),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify(
+                s,
+                &Signed {
+                    method: "POST",
+                    path: "/peer/x",
+                    timestamp: None,
+                    nonce: Some("n1"),
+                    signature: Some(&sig),
+                    body: b"{}"
+                },
+                1000,
+                300
+            ),
+            Err(SignatureError::Missing)
+        );
+    }
+}

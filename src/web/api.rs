@@ -1,0 +1,430 @@
+//! The admin console's API (`/api/*`, called by our frontend with a context token) and the
+//! node-to-node protocol (`/peer/*`). Thin handlers over `crate::connections`.
+
+use super::error::ApiError;
+use super::extractors::ContextJwt;
+use crate::connections::peer::{self, AcceptRequest, CodeRequest, StatusMessage};
+use crate::connections::{ConnectionError, InitiateRequest};
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+impl From<ConnectionError> for ApiError {
+    fn from(e: ConnectionError) -> Self {
+        use crate::connections::peer::PeerError;
+        let status = match &e {
+            ConnectionError::NotAdmin | ConnectionError::WrongSite(_) => StatusCode::FORBIDDEN,
+            ConnectionError::NotFound | ConnectionError::IssueNotFound(..) => StatusCode::NOT_FOUND,
+            ConnectionError::InvitationUsed | ConnectionError::InvitationExpired => {
+                StatusCode::GONE
+            }
+            ConnectionError::NotActive => StatusCode::CONFLICT,
+            ConnectionError::Peer(PeerError::Remote { status, .. })
+                if (400..500).contains(status) =>
+            {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
+            }
+            ConnectionError::Peer(PeerError::NotAllowed(_)) => StatusCode::BAD_REQUEST,
+            ConnectionError::Peer(_) | ConnectionError::Jira(_) => StatusCode::BAD_GATEWAY,
+            ConnectionError::Db(_) | ConnectionError::Crypto(_) | ConnectionError::Tenant(_) => {
+                return ApiError::internal("connections failed", &e)
+            }
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/settings", web::get().to(settings))
+        .route("/api/projects", web::get().to(projects))
+        .route("/api/connections", web::get().to(list))
+        .route("/api/connections", web::post().to(initiate))
+        .route("/api/connections/discover", web::post().to(discover))
+        .route("/api/connections/{id}/activate", web::post().to(activate))
+        .route(
+            "/api/connections/{id}/deactivate",
+            web::post().to(deactivate),
+        )
+        .route("/api/connections/{id}", web::delete().to(delete))
+        .route(
+            "/api/connections/{id}/first-sync",
+            web::post().to(first_sync),
+        )
+        .route(
+            "/api/invitations/validate",
+            web::post().to(validate_invitation),
+        )
+        .route("/api/invitations/accept", web::post().to(accept_invitation))
+        .route(
+            "/api/connect-requests/{code}",
+            web::get().to(inspect_request),
+        )
+        .route(
+            "/api/connect-requests/{code}/accept",
+            web::post().to(accept_request),
+        )
+        .route("/peer/discover", web::get().to(peer_discover))
+        .route("/peer/invitations/inspect", web::post().to(peer_inspect))
+        .route("/peer/invitations/accept", web::post().to(peer_accept))
+        .route(
+            "/peer/connections/{uid}/status",
+            web::post().to(peer_status),
+        )
+        .route("/e/{public_id}", web::get().to(exalate_url));
+}
+
+fn account(auth: &crate::connect::auth::Authenticated) -> Option<&str> {
+    auth.claims.sub.as_deref()
+}
+
+async fn settings(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .connections
+        .require_admin(&auth.tenant, account(&auth))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "exalateUrl": state.connections.exalate_url(&auth.tenant),
+        "nodeVersion": env!("CARGO_PKG_VERSION"),
+    })))
+}
+
+#[derive(Deserialize)]
+struct ProjectQuery {
+    #[serde(default)]
+    query: String,
+}
+
+async fn projects(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+    q: web::Query<ProjectQuery>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .connections
+        .require_admin(&auth.tenant, account(&auth))
+        .await?;
+    let client = state
+        .jira
+        .for_tenant(auth.tenant.clone())
+        .map_err(ConnectionError::from)?;
+    let query = connect_jwt::encode_rfc3986(q.query.trim());
+    let page: crate::jira::types::PageBeanProject = client
+        .get_json(&format!(
+            "/rest/api/3/project/search?query={query}&maxResults=50&orderBy=name"
+        ))
+        .await
+        .map_err(ConnectionError::from)?;
+    let projects: Vec<_> = page
+        .values
+        .iter()
+        .map(|p| json!({"id": p.id, "key": p.key, "name": p.name}))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"projects": projects})))
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+) -> Result<HttpResponse, ApiError> {
+    let list = state.connections.list(&auth.tenant, account(&auth)).await?;
+    Ok(HttpResponse::Ok().json(json!({"connections": list})))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DiscoverBody {
+    destination_url: String,
+}
+
+async fn discover(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+    body: web::Json<DiscoverBody>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .connections
+        .require_admin(&auth.tenant, account(&auth))
+        .await?;
+    let found = state
+        .connections
+        .discover(&auth.tenant, &body.destination_url)
+        .await?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitiateBody {
+    destination_url: Option<String>,
+    #[serde(default = "basic")]
+    mode: String,
+    local_project_key: String,
+    remote_project_key: Option<String>,
+    #[serde(default)]
+    admin_access: bool,
+}
+
+fn basic() -> String {
+    "basic".into()
+}
+
+async fn initiate(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+    body: web::Json<InitiateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let out = state
+        .connections
+        .initiate(
+            &auth.tenant,
+            account(&auth),
+            InitiateRequest {
+                destination_url: b.destination_url,
+                mode: b.mode,
+                local_project_key: b.local_project_key,
+                remote_project_key: b.remote_project_key,
+                admin_access: b.admin_access,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+async fn activate(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let c = state
+        .connections
+        .set_active(&auth.tenant, account(&auth), &id, true)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"connection": c})))
+}
+
+async fn deactivate(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let c = state
+        .connections
+        .set_active(&auth.tenant, account(&auth), &id, false)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"connection": c})))
+}
+
+async fn delete(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .connections
+        .delete(&auth.tenant, account(&auth), &id)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FirstSyncBody {
+    issue_key: String,
+}
+
+async fn first_sync(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+    id: web::Path<String>,
+    body: web::Json<FirstSyncBody>,
+) -> Result<HttpResponse, ApiError> {
+    let out = state
+        .connections
+        .first_sync(&auth.tenant, account(&auth), &id, &body.issue_key)
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+fn inspected_json(found: &peer::InspectResponse) -> serde_json::Value {
+    json!({
+        "otherSideUrl": found.initiator.site_url,
+        "otherSideName": found.initiator.site_name,
+        "otherSideProject": found.initiator.project_key.as_ref().map(|k| json!({"key": k, "name": found.initiator.project_name})),
+    })
+}
+
+async fn validate_invitation(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+    body: web::Json<CodeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let found = state
+        .connections
+        .inspect(&auth.tenant, account(&auth), &body.code)
+        .await?;
+    Ok(HttpResponse::Ok().json(inspected_json(&found)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AcceptBody {
+    code: String,
+    project_key: String,
+}
+
+async fn accept_invitation(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+    body: web::Json<AcceptBody>,
+) -> Result<HttpResponse, ApiError> {
+    let c = state
+        .connections
+        .accept(&auth.tenant, account(&auth), &body.code, &body.project_key)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"connection": c})))
+}
+
+/// The destination side of "Yes, I have admin access": the admin check comes first, before
+/// anything about the request is revealed.
+async fn inspect_request(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let found = state
+        .connections
+        .inspect(&auth.tenant, account(&auth), &code)
+        .await?;
+    Ok(HttpResponse::Ok().json(inspected_json(&found)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProjectBody {
+    project_key: String,
+}
+
+async fn accept_request(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+    code: web::Path<String>,
+    body: web::Json<ProjectBody>,
+) -> Result<HttpResponse, ApiError> {
+    let c = state
+        .connections
+        .accept(&auth.tenant, account(&auth), &code, &body.project_key)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"connection": c})))
+}
+
+// ------------------------------------------------------------------ peer protocol
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DiscoverQuery {
+    site: Option<String>,
+    public_id: Option<String>,
+}
+
+async fn peer_discover(
+    state: web::Data<AppState>,
+    q: web::Query<DiscoverQuery>,
+) -> Result<HttpResponse, ApiError> {
+    match state
+        .connections
+        .lookup_local_site(q.site.as_deref(), q.public_id.as_deref())
+        .await?
+    {
+        Some(found) => Ok(HttpResponse::Ok().json(found)),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_site",
+            "Exalate is not installed on that site on this node.",
+        )),
+    }
+}
+
+async fn peer_inspect(
+    state: web::Data<AppState>,
+    body: web::Json<CodeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(state.connections.peer_inspect(&body.code).await?))
+}
+
+async fn peer_accept(
+    state: web::Data<AppState>,
+    body: web::Json<AcceptRequest>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(state.connections.peer_accept(&body).await?))
+}
+
+/// A signed message about a connection: HMAC over method, path, timestamp, nonce and body.
+async fn peer_status(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    uid: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let refused = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "peer_signature", m.to_owned());
+    let secret = state
+        .connections
+        .peer_secret(&uid)
+        .await?
+        .ok_or_else(|| refused("Unknown connection."))?;
+    let h = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
+    let window = state.settings.peer.timestamp_window_secs;
+    peer::verify(
+        &secret,
+        &peer::Signed {
+            method: req.method().as_str(),
+            path: req.path(),
+            timestamp: h(peer::H_TIMESTAMP),
+            nonce: h(peer::H_NONCE),
+            signature: h(peer::H_SIGNATURE),
+            body: &body,
+        },
+        chrono::Utc::now().timestamp(),
+        window,
+    )
+    .map_err(|e| refused(&e.to_string()))?;
+    peer::remember_nonce(
+        &state.connections.db,
+        h(peer::H_NONCE).unwrap_or(""),
+        window,
+    )
+    .await
+    .map_err(|e| refused(&e.to_string()))?;
+    let msg: StatusMessage = serde_json::from_slice(&body).map_err(|_| {
+        ApiError::bad_request("malformed_json", "The body is not a status message.")
+    })?;
+    if !matches!(msg.status.as_str(), "active" | "deactivated" | "deleted") {
+        return Err(ApiError::bad_request("invalid_status", "Unknown status."));
+    }
+    state.connections.peer_status(&uid, &msg.status).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// An Exalate URL opened in a browser: what it is, and how to use it.
+async fn exalate_url(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let found = state
+        .connections
+        .lookup_local_site(None, Some(&id))
+        .await?
+        .ok_or_else(|| ApiError::not_found("There is no Exalate site at this address."))?;
+    Ok(HttpResponse::Ok().json(json!({
+        "exalateUrl": found.exalate_url,
+        "siteUrl": found.site_url,
+        "siteName": found.site_name,
+        "message": "Enter this Exalate URL as the destination instance URL in Exalate → Connections → Initiate connection.",
+    })))
+}

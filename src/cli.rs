@@ -29,6 +29,8 @@ pub enum Command {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Everything on one machine: two emulated Jira sites with the app installed, on SQLite.
+    Demo(crate::demo::DemoArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -45,6 +47,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await?;
             app.run_until_stopped().await?;
         }
+        Command::Demo(args) => crate::demo::run(settings, args).await?,
         Command::Migrate => {
             let db = crate::db::connect(&settings.database).await?;
             crate::db::migrate(&db).await?;

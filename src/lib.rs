@@ -6,6 +6,7 @@ pub mod configuration;
 pub mod connect;
 pub mod connections;
 pub mod db;
+pub mod demo;
 pub mod entities;
 pub mod jira;
 pub mod startup;

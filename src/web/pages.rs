@@ -57,6 +57,7 @@ pub fn session_token(
 pub async fn page(
     state: web::Data<AppState>,
     path: web::Path<String>,
+    query: web::Query<std::collections::HashMap<String, String>>,
     JiraJwt(auth): JiraJwt,
 ) -> Result<HttpResponse, ApiError> {
     let (_, title) = PAGES
@@ -64,30 +65,44 @@ pub async fn page(
         .find(|(p, _)| *p == path.as_str())
         .ok_or_else(|| ApiError::not_found("There is no such Exalate page."))?;
     let token = session_token(&state, &auth)?;
-    let html = format!(
-        r#"<!DOCTYPE html>
+    let meta = |name: &str, value: &str| {
+        format!(r#"<meta name="{name}" content="{}">"#, escape_html(value))
+    };
+    let mut head = vec![
+        meta("exalate-session", &token),
+        meta("exalate-page", &path),
+        meta("exalate-site", &auth.tenant.base_url),
+        meta("exalate-base", state.settings.base_url()),
+        format!(
+            r#"<script src="{}" async></script>"#,
+            escape_html(&state.settings.connect.all_js_url)
+        ),
+    ];
+    if let Some(r) = query.get("ac.request") {
+        head.push(meta("exalate-accept-request", r));
+    }
+    if let Some(k) = query.get("issueKey") {
+        head.push(meta("exalate-issue-key", k));
+    }
+    let head = head.join("\n");
+    let html = super::assets::shell(&head).unwrap_or_else(|| {
+        format!(
+            r#"<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="exalate-session" content="{token}">
-<meta name="exalate-page" content="{page}">
-<meta name="exalate-site" content="{site}">
 <title>Exalate — {title}</title>
-<script src="{all_js}" async></script>
-<style>body{{margin:0;padding:24px;font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",sans-serif;color:#172B4D;font-size:14px}}h1{{font-size:24px;font-weight:500;margin:0 0 16px}}</style>
+{head}
+<style>body{{margin:0;padding:24px;font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",sans-serif;color:#172B4D;font-size:14px}}</style>
 </head>
 <body>
 <h1>{title}</h1>
-<p>Exalate is installed on {site}.</p>
+<p>The Exalate admin console was not built into this binary. Rebuild with Node.js available (without EXALATE_SKIP_FRONTEND_BUILD).</p>
 </body>
 </html>"#,
-        token = escape_html(&token),
-        page = escape_html(&path),
-        site = escape_html(&auth.tenant.base_url),
-        title = escape_html(title),
-        all_js = escape_html(&state.settings.connect.all_js_url),
-    );
+            title = escape_html(title),
+        )
+    });
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         // The page carries a token: never cache it anywhere.

@@ -13,6 +13,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/health_check", web::get().to(health_check))
         .route("/atlassian-connect.json", web::get().to(descriptor))
         .route("/static/exalate-icon.svg", web::get().to(icon))
+        .route("/assets/app/{path:.*}", web::get().to(super::assets::asset))
         .route("/lifecycle/installed", web::post().to(installed))
         .route("/lifecycle/uninstalled", web::post().to(uninstalled))
         .route("/lifecycle/enabled", web::post().to(enabled))

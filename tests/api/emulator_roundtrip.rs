@@ -96,7 +96,11 @@ async fn installed_on_an_emulated_site_everything_verifies_both_ways() {
     let src = iframe_src(&html, "id=\"app-frame\"");
     let page = http.get(&src).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
-    assert!(page.text().await.unwrap().contains("Connections"));
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains(r#"<meta name="exalate-page" content="admin/connections">"#));
     // A non-admin does not even get the iframe (descriptor condition user_is_admin).
     let resp = http
         .get(format!(

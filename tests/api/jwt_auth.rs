@@ -27,7 +27,8 @@ async fn module_page_accepts_header_and_query_tokens() {
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(resp.headers()["cache-control"], "no-store");
     let html = resp.text().await.unwrap();
-    assert!(html.contains("<title>Exalate — Sync status</title>"));
+    assert!(html.contains(r#"<meta name="exalate-page" content="issue-glance">"#));
+    assert!(html.contains(r#"<meta name="exalate-issue-key" content="TEST-1">"#));
     assert!(html.contains(r#"<meta name="exalate-session" content=""#));
     assert!(html.contains("connect-cdn.atl-paas.net/all.js"));
 

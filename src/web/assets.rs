@@ -25,8 +25,9 @@ pub async fn asset(path: web::Path<String>) -> HttpResponse {
 pub fn shell(head: &str) -> Option<String> {
     let file = Frontend::get("index.html")?;
     let html = String::from_utf8_lossy(&file.data).into_owned();
-    Some(match html.find("</head>") {
-        Some(i) => format!("{}{head}\n{}", &html[..i], &html[i..]),
+    // First in <head>, so these win over anything the built page may carry.
+    Some(match html.find("<head>") {
+        Some(i) => format!("{}\n{head}\n{}", &html[..i + 6], &html[i + 6..]),
         None => format!("{head}{html}"),
     })
 }

@@ -1,0 +1,273 @@
+// Browser tests of the connection wizard, as a Jira admin clicks through it: `exalate demo` (two
+// emulated Jira sites with the app installed) driven by Debian's Chromium via playwright-core.
+//   node tests/e2e/run.mjs [path/to/exalate]
+// Screenshots of every step go to target/e2e-screenshots/. Prints "N passed, M failed".
+import { chromium } from "playwright-core";
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const root = resolve(new URL("../..", import.meta.url).pathname);
+const bin = process.argv[2] || join(root, "target/debug/exalate");
+const shots = join(root, "target/e2e-screenshots");
+rmSync(shots, { recursive: true, force: true });
+mkdirSync(shots, { recursive: true });
+const ADMIN = ["admin@example.com", "admin-token"];
+const USER = ["user@example.com", "user-token"];
+const APP = "com.exalate.jiracloud";
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => ok(p)); });
+    s.on("error", fail);
+  });
+}
+
+async function startDemo() {
+  const [app, alpha, beta] = [await freePort(), await freePort(), await freePort()];
+  const data = mkdtempSync(join(tmpdir(), "exalate-e2e-"));
+  const child = spawn(bin, ["demo", "--app", `127.0.0.1:${app}`, "--alpha", `127.0.0.1:${alpha}`, "--beta", `127.0.0.1:${beta}`, "--data", data], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, EXALATE__LOG__FILTER: "warn" },
+  });
+  let out = "";
+  await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`demo did not start:\n${out}`)), 60000);
+    const onData = (d) => { out += d; if (out.includes("Exalate demo is running")) { clearTimeout(timer); ok(); } };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => { clearTimeout(timer); fail(new Error(`demo exited with ${code}:\n${out}`)); });
+  });
+  child.removeAllListeners("exit");
+  return { child, data, app: `http://127.0.0.1:${app}`, alpha: `http://127.0.0.1:${alpha}`, beta: `http://127.0.0.1:${beta}` };
+}
+
+let n = 0;
+async function shot(page, name) {
+  n += 1;
+  await page.screenshot({ path: join(shots, `${String(n).padStart(2, "0")}-${name}.png`), fullPage: true });
+}
+
+async function login(page, site, [email, token]) {
+  await page.goto(`${site}/logout`);
+  await page.goto(`${site}/login?next=%2F`);
+  await page.fill("#email", email);
+  await page.fill("#password", token);
+  await page.click("#login-submit");
+  await page.waitForURL(`${site}/`);
+}
+
+/// Apps → Exalate, then the console inside the iframe.
+async function openConsole(page) {
+  await page.click("#apps-button");
+  await page.getByRole("menu").getByText("Exalate", { exact: true }).click();
+  const frame = page.frameLocator("#app-frame");
+  await frame.getByRole("heading", { name: "Connections" }).first().waitFor({ timeout: 20000 });
+  return frame;
+}
+
+async function pickProject(frame, name, nth = 0) {
+  const select = frame.getByText("Select Project", { exact: true }).nth(nth);
+  await select.click();
+  await frame.locator("body").page().keyboard.type(name);
+  await frame.getByText(new RegExp(`^${name}`)).last().click();
+}
+
+async function expectText(frame, text, timeout = 15000) {
+  await frame.getByText(text).first().waitFor({ timeout });
+}
+
+async function connectionRow(frame, text) {
+  await frame.getByRole("tab", { name: "Connections" }).click().catch(() => {});
+  await frame.getByText(text).first().waitFor({ timeout: 15000 });
+}
+
+const results = [];
+async function test(name, fn) {
+  try {
+    await fn();
+    results.push([name, true]);
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    results.push([name, false]);
+    console.log(`FAIL ${name}: ${e && e.stack ? e.stack : e}`);
+  }
+}
+
+const demo = await startDemo();
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const newPage = async () => (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+
+try {
+  await test("the console looks like Jira and shows the empty Connections tab", async () => {
+    const page = await newPage();
+    await login(page, demo.alpha, ADMIN);
+    await page.click("#apps-button");
+    await shot(page, "alpha-apps-menu");
+    const frame = await openConsole(page);
+    await expectText(frame, "Connection defines synchronization behavior");
+    await shot(page, "alpha-connections-empty");
+    await frame.getByRole("tab", { name: "General Settings" }).click();
+    await expectText(frame, "Exalate URL");
+    await shot(page, "alpha-general-settings");
+    await page.context().close();
+  });
+
+  await test("Yes path: a non-admin on beta is refused, the beta admin accepts, both sides Active", async () => {
+    const page = await newPage();
+    await login(page, demo.alpha, ADMIN);
+    const frame = await openConsole(page);
+    await frame.getByRole("button", { name: "Initiate connection" }).click();
+    await frame.getByLabel("Destination instance URL").fill(demo.beta);
+    await shot(page, "yes-1-destination");
+    await frame.getByRole("button", { name: "Next" }).click();
+    await expectText(frame, "Choose the configuration type");
+    await shot(page, "yes-2-configuration-type");
+    await frame.getByRole("button", { name: "Next" }).click();
+    await expectText(frame, "Select a project for the incoming sync");
+    await pickProject(frame, "Test");
+    await shot(page, "yes-3-project");
+    await frame.getByRole("button", { name: "Next" }).click();
+    await expectText(frame, "Do you have admin access to the destination instance?");
+    await frame.getByText("Yes, I have admin access").click();
+    await shot(page, "yes-4-admin-access");
+    // Initiate: the browser goes to beta (not logged in there yet).
+    await frame.getByRole("button", { name: "Initiate" }).click();
+    await page.waitForURL(new RegExp(`^${demo.beta}/login`), { timeout: 20000 });
+    const acceptUrl = new URL(decodeURIComponent(new URL(page.url()).searchParams.get("next")), demo.beta).toString();
+    // As a user who is not a Jira admin of beta: refused, nothing created.
+    await page.fill("#email", USER[0]);
+    await page.fill("#password", USER[1]);
+    await page.click("#login-submit");
+    await page.waitForURL(acceptUrl);
+    const refused = page.frameLocator("#app-frame");
+    await expectText(refused, "You need Jira administrator permission");
+    await shot(page, "yes-5-beta-not-admin-refused");
+    // The beta admin follows the same link.
+    await login(page, demo.beta, ADMIN);
+    await page.goto(acceptUrl);
+    const accept = page.frameLocator("#app-frame");
+    await expectText(accept, "Select a project for the incoming sync");
+    await pickProject(accept, "Support");
+    await shot(page, "yes-6-beta-project");
+    await accept.getByRole("button", { name: "Confirm" }).click();
+    await expectText(accept, "Connection established successfully");
+    await expectText(accept, "Sync your first issue to see how it works.");
+    await shot(page, "yes-7-established");
+    await accept.getByRole("button", { name: "Exalate", exact: true }).click();
+    await expectText(accept, "not available yet");
+    await shot(page, "yes-8-first-issue");
+    // Both Connections lists show it Active.
+    await page.goto(`${demo.beta}/plugins/servlet/ac/${APP}/exalate-console`);
+    const betaConsole = page.frameLocator("#app-frame");
+    await connectionRow(betaConsole, "Active");
+    await shot(page, "yes-9-beta-connections");
+    await login(page, demo.alpha, ADMIN);
+    const alphaConsole = await openConsole(page);
+    await connectionRow(alphaConsole, "Active");
+    await shot(page, "yes-10-alpha-connections");
+    await page.context().close();
+  });
+
+  await test("No path: invitation code copied on alpha, accepted on beta", async () => {
+    const page = await newPage();
+    await login(page, demo.alpha, ADMIN);
+    const frame = await openConsole(page);
+    await frame.getByRole("button", { name: "Initiate connection" }).click();
+    await frame.getByLabel("Destination instance URL").fill(demo.beta);
+    await frame.getByRole("button", { name: "Next" }).click();
+    await expectText(frame, "Choose the configuration type");
+    await frame.getByRole("button", { name: "Next" }).click();
+    await pickProject(frame, "Support");
+    await frame.getByRole("button", { name: "Next" }).click();
+    await frame.getByText("No, I don't have admin access").click();
+    await frame.getByRole("button", { name: "Initiate" }).click();
+    const codeBox = frame.locator("textarea").first();
+    await codeBox.waitFor({ timeout: 15000 });
+    const code = await codeBox.inputValue();
+    if (!code.startsWith("exa1.")) throw new Error(`unexpected code ${code}`);
+    await expectText(frame, "Copy invitation code");
+    await shot(page, "no-1-invitation-code");
+    await login(page, demo.beta, ADMIN);
+    const beta = await openConsole(page);
+    await beta.getByRole("button", { name: "Accept invitation" }).click();
+    await beta.getByPlaceholder("Paste the invitation code here").fill(code);
+    await shot(page, "no-2-paste-code");
+    await beta.getByRole("button", { name: "Next" }).click();
+    await expectText(beta, "Select a project for the incoming sync");
+    await pickProject(beta, "Test");
+    await shot(page, "no-3-project");
+    await beta.getByRole("button", { name: "Confirm" }).click();
+    await expectText(beta, "Connection established successfully");
+    await shot(page, "no-4-established");
+    // The same code again: a clear message, nothing changes.
+    await page.goto(`${demo.beta}/plugins/servlet/ac/${APP}/exalate-console`);
+    const again = page.frameLocator("#app-frame");
+    await again.getByRole("button", { name: "Accept invitation" }).click();
+    await again.getByPlaceholder("Paste the invitation code here").fill(code);
+    await again.getByRole("button", { name: "Next" }).click();
+    await expectText(again, "already used");
+    await shot(page, "no-5-code-reused");
+    await page.context().close();
+  });
+
+  await test("Local connection TEST ↔ SUP on alpha", async () => {
+    const page = await newPage();
+    await login(page, demo.alpha, ADMIN);
+    const frame = await openConsole(page);
+    await frame.getByRole("button", { name: "Initiate connection" }).click();
+    await frame.getByLabel("Destination instance URL").fill(demo.alpha);
+    await frame.getByRole("button", { name: "Next" }).click();
+    await expectText(frame, "Choose the configuration type");
+    await frame.getByRole("button", { name: "Next" }).click();
+    await pickProject(frame, "Test", 0);
+    await pickProject(frame, "Support", 0);
+    await shot(page, "local-1-projects");
+    await frame.getByRole("button", { name: /^(Initiate|Next)$/ }).last().click();
+    await expectText(frame, "Connection established successfully");
+    await shot(page, "local-2-established");
+    await page.goto(`${demo.alpha}/plugins/servlet/ac/${APP}/exalate-console`);
+    const list = page.frameLocator("#app-frame");
+    await connectionRow(list, "TEST_to_SUP");
+    await shot(page, "local-3-connections");
+    await page.context().close();
+  });
+
+  await test("hostile destination URLs get a clear message", async () => {
+    const page = await newPage();
+    await login(page, demo.alpha, ADMIN);
+    const frame = await openConsole(page);
+    await frame.getByRole("button", { name: "Initiate connection" }).click();
+    await frame.getByLabel("Destination instance URL").fill("http://169.254.169.254/latest/meta-data");
+    await frame.getByRole("button", { name: "Next" }).click();
+    await expectText(frame, "cannot be used");
+    await shot(page, "hostile-url-refused");
+    await page.context().close();
+  });
+
+  await test("a non-admin sees the admin permission page", async () => {
+    const page = await newPage();
+    await login(page, demo.alpha, USER);
+    await page.goto(`${demo.alpha}/plugins/servlet/ac/${APP}/exalate-console`);
+    const frame = page.frameLocator("#app-frame");
+    await expectText(frame, "You need Jira admin permission");
+    await shot(page, "non-admin-console");
+    await page.context().close();
+  });
+} finally {
+  await browser.close();
+  demo.child.kill("SIGINT");
+  await new Promise((ok) => setTimeout(ok, 500));
+  rmSync(demo.data, { recursive: true, force: true });
+}
+
+const failed = results.filter(([, ok]) => !ok).length;
+console.log(`screenshots: ${shots}`);
+console.log(`${results.length - failed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

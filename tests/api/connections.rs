@@ -474,6 +474,32 @@ async fn local_connection_between_two_projects_of_one_site() {
     assert_eq!(v["connection"]["status"], "active");
     assert_eq!(v["connection"]["name"], "TEST_to_SUP");
     assert_eq!(v["connection"]["remoteProject"]["name"], "Support");
+    // Another site's admin cannot see or touch it.
+    let uid = v["connection"]["id"].as_str().unwrap().to_owned();
+    let beta_admin = w.token(&w.beta, ADMIN).await;
+    for (method, path) in [
+        ("POST", format!("/api/connections/{uid}/deactivate")),
+        ("POST", format!("/api/connections/{uid}/activate")),
+        ("DELETE", format!("/api/connections/{uid}")),
+    ] {
+        let (s, v) = w.api(method, &path, &beta_admin, None).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str()),
+            (404, Some("connection_not_found")),
+            "{method} {path}"
+        );
+    }
+    let (s, _) = w
+        .api(
+            "POST",
+            &format!("/api/connections/{uid}/first-sync"),
+            &beta_admin,
+            Some(json!({"issueKey": "TEST-1"})),
+        )
+        .await;
+    assert_eq!(s, 404);
+    assert!(w.list(&beta_admin).await.is_empty());
+    assert_eq!(w.list(&alpha_admin).await[0]["status"], "active");
     // The Exalate URL of this site also means "local".
     let (_, settings) = w.api("GET", "/api/settings", &alpha_admin, None).await;
     let exalate_url = settings["exalateUrl"].as_str().unwrap().to_owned();

@@ -61,19 +61,21 @@ async function login(page, site, [email, token]) {
 }
 
 /// Apps → Exalate, then the console inside the iframe.
-async function openConsole(page) {
+async function openConsole(page, menuShot) {
   await page.click("#apps-button");
+  if (menuShot) await shot(page, menuShot);
   await page.getByRole("menu").getByText("Exalate", { exact: true }).click();
   const frame = page.frameLocator("#app-frame");
   await frame.getByRole("heading", { name: "Connections" }).first().waitFor({ timeout: 20000 });
   return frame;
 }
 
-async function pickProject(frame, name, nth = 0) {
-  const select = frame.getByText("Select Project", { exact: true }).nth(nth);
-  await select.click();
-  await frame.locator("body").page().keyboard.type(name);
-  await frame.getByText(new RegExp(`^${name}`)).last().click();
+/// The searchable Atlaskit select: focus it, type, pick the option.
+async function pickProject(page, frame, name, nth = 0) {
+  const combo = frame.getByRole("combobox").nth(nth);
+  await combo.click();
+  await page.keyboard.type(name);
+  await frame.getByRole("option", { name: new RegExp(name) }).first().click();
 }
 
 async function expectText(frame, text, timeout = 15000) {
@@ -108,9 +110,7 @@ try {
   await test("the console looks like Jira and shows the empty Connections tab", async () => {
     const page = await newPage();
     await login(page, demo.alpha, ADMIN);
-    await page.click("#apps-button");
-    await shot(page, "alpha-apps-menu");
-    const frame = await openConsole(page);
+    const frame = await openConsole(page, "alpha-apps-menu");
     await expectText(frame, "Connection defines synchronization behavior");
     await shot(page, "alpha-connections-empty");
     await frame.getByRole("tab", { name: "General Settings" }).click();
@@ -131,14 +131,14 @@ try {
     await shot(page, "yes-2-configuration-type");
     await frame.getByRole("button", { name: "Next" }).click();
     await expectText(frame, "Select a project for the incoming sync");
-    await pickProject(frame, "Test");
+    await pickProject(page, frame, "Test");
     await shot(page, "yes-3-project");
     await frame.getByRole("button", { name: "Next" }).click();
     await expectText(frame, "Do you have admin access to the destination instance?");
     await frame.getByText("Yes, I have admin access").click();
     await shot(page, "yes-4-admin-access");
     // Initiate: the browser goes to beta (not logged in there yet).
-    await frame.getByRole("button", { name: "Initiate" }).click();
+    await frame.getByRole("button", { name: "Initiate", exact: true }).click();
     await page.waitForURL(new RegExp(`^${demo.beta}/login`), { timeout: 20000 });
     const acceptUrl = new URL(decodeURIComponent(new URL(page.url()).searchParams.get("next")), demo.beta).toString();
     // As a user who is not a Jira admin of beta: refused, nothing created.
@@ -154,7 +154,7 @@ try {
     await page.goto(acceptUrl);
     const accept = page.frameLocator("#app-frame");
     await expectText(accept, "Select a project for the incoming sync");
-    await pickProject(accept, "Support");
+    await pickProject(page, accept, "Support");
     await shot(page, "yes-6-beta-project");
     await accept.getByRole("button", { name: "Confirm" }).click();
     await expectText(accept, "Connection established successfully");
@@ -184,10 +184,10 @@ try {
     await frame.getByRole("button", { name: "Next" }).click();
     await expectText(frame, "Choose the configuration type");
     await frame.getByRole("button", { name: "Next" }).click();
-    await pickProject(frame, "Support");
+    await pickProject(page, frame, "Support");
     await frame.getByRole("button", { name: "Next" }).click();
     await frame.getByText("No, I don't have admin access").click();
-    await frame.getByRole("button", { name: "Initiate" }).click();
+    await frame.getByRole("button", { name: "Initiate", exact: true }).click();
     const codeBox = frame.locator("textarea").first();
     await codeBox.waitFor({ timeout: 15000 });
     const code = await codeBox.inputValue();
@@ -201,7 +201,7 @@ try {
     await shot(page, "no-2-paste-code");
     await beta.getByRole("button", { name: "Next" }).click();
     await expectText(beta, "Select a project for the incoming sync");
-    await pickProject(beta, "Test");
+    await pickProject(page, beta, "Test");
     await shot(page, "no-3-project");
     await beta.getByRole("button", { name: "Confirm" }).click();
     await expectText(beta, "Connection established successfully");
@@ -226,8 +226,8 @@ try {
     await frame.getByRole("button", { name: "Next" }).click();
     await expectText(frame, "Choose the configuration type");
     await frame.getByRole("button", { name: "Next" }).click();
-    await pickProject(frame, "Test", 0);
-    await pickProject(frame, "Support", 0);
+    await pickProject(page, frame, "Test", 0);
+    await pickProject(page, frame, "Support", 1);
     await shot(page, "local-1-projects");
     await frame.getByRole("button", { name: /^(Initiate|Next)$/ }).last().click();
     await expectText(frame, "Connection established successfully");

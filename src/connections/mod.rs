@@ -56,6 +56,8 @@ pub enum ConnectionError {
     NotActive,
     #[error("Issue {0} does not exist in {1}.")]
     IssueNotFound(String, String),
+    #[error("Issue sync is not available yet in this version of Exalate.")]
+    SyncNotAvailable,
     #[error("Jira could not answer: {0}")]
     Jira(#[from] JiraError),
     #[error("database error: {0}")]
@@ -88,6 +90,7 @@ impl ConnectionError {
             ConnectionError::NotFound => "connection_not_found",
             ConnectionError::NotActive => "connection_not_active",
             ConnectionError::IssueNotFound(..) => "issue_not_found",
+            ConnectionError::SyncNotAvailable => "sync_not_available",
             ConnectionError::Jira(_) => "jira_unavailable",
             ConnectionError::Db(_) | ConnectionError::Crypto(_) | ConnectionError::Tenant(_) => {
                 "internal"
@@ -881,6 +884,55 @@ impl ConnectionService {
             Err(JiraError::NotFound(_)) => Err(ConnectionError::IssueNotFound(key, project_label)),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+impl ConnectionService {
+    /// The issue panel: which connections this issue's project belongs to, and its sync state
+    /// with each (every issue is "Not synced" until the sync engine ships).
+    pub async fn issue_status(
+        &self,
+        t: &Arc<Tenant>,
+        issue_key: &str,
+    ) -> Result<serde_json::Value> {
+        let key = issue_key.trim().to_ascii_uppercase();
+        let Some((project, _)) = key.split_once('-').filter(|(p, n)| {
+            !p.is_empty()
+                && p.chars().all(|c| c.is_ascii_alphanumeric())
+                && n.chars().all(|c| c.is_ascii_digit())
+                && !n.is_empty()
+        }) else {
+            return Err(ConnectionError::IssueNotFound(key, "this site".into()));
+        };
+        let client = self.jira.for_tenant(t.clone())?;
+        match client
+            .get_json::<serde_json::Value>(&format!("/rest/api/3/issue/{key}?fields=project"))
+            .await
+        {
+            Ok(_) => {}
+            Err(JiraError::NotFound(_)) => {
+                return Err(ConnectionError::IssueNotFound(key, "this site".into()))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let rows = connections::Entity::find()
+            .filter(connections::Column::TenantId.eq(t.id))
+            .filter(connections::Column::Status.eq("active"))
+            .all(&self.db)
+            .await?;
+        let matching: Vec<&connections::Model> = rows
+            .iter()
+            .filter(|c| {
+                c.local_project_key.as_deref() == Some(project)
+                    || (c.is_local && c.remote_project_key.as_deref() == Some(project))
+            })
+            .collect();
+        Ok(serde_json::json!({
+            "issueKey": key,
+            "syncs": matching.iter().map(|c| serde_json::json!({
+                "connectionId": c.uid, "connectionName": c.name, "status": "not_synced"})).collect::<Vec<_>>(),
+            "connections": matching.iter().map(|c| serde_json::json!({"id": c.uid, "name": c.name})).collect::<Vec<_>>(),
+        }))
     }
 }
 

@@ -20,7 +20,7 @@ impl From<ConnectionError> for ApiError {
             ConnectionError::InvitationUsed | ConnectionError::InvitationExpired => {
                 StatusCode::GONE
             }
-            ConnectionError::NotActive => StatusCode::CONFLICT,
+            ConnectionError::NotActive | ConnectionError::SyncNotAvailable => StatusCode::CONFLICT,
             ConnectionError::Peer(PeerError::Remote { status, .. })
                 if (400..500).contains(status) =>
             {
@@ -52,6 +52,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/connections/{id}/first-sync",
             web::post().to(first_sync),
+        )
+        .route("/api/issues/{key}/status", web::get().to(issue_status))
+        .route(
+            "/api/issues/{key}/exalate",
+            web::post().to(sync_not_available),
+        )
+        .route(
+            "/api/issues/{key}/retry",
+            web::post().to(sync_not_available),
         )
         .route(
             "/api/invitations/validate",
@@ -250,6 +259,19 @@ async fn first_sync(
         .first_sync(&auth.tenant, account(&auth), &id, &body.issue_key)
         .await?;
     Ok(HttpResponse::Ok().json(out))
+}
+
+/// The issue panel, for any user who can open the issue (no admin needed to see sync status).
+async fn issue_status(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(state.connections.issue_status(&auth.tenant, &key).await?))
+}
+
+async fn sync_not_available(_auth: ContextJwt) -> Result<HttpResponse, ApiError> {
+    Err(ConnectionError::SyncNotAvailable.into())
 }
 
 fn inspected_json(found: &peer::InspectResponse) -> serde_json::Value {

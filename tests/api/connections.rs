@@ -730,3 +730,42 @@ async fn peer_messages_must_be_signed_and_fresh() {
     assert_eq!(resp.status().as_u16(), 401);
     w.emu.stop().await;
 }
+
+#[tokio::test]
+async fn issue_panel_lists_the_connections_of_the_issue_project() {
+    let w = world().await;
+    let alpha_admin = w.token(&w.alpha, ADMIN).await;
+    let (s, v) = w.api("POST", "/api/connections", &alpha_admin, Some(json!({"destinationUrl": w.alpha, "localProjectKey": "TEST", "remoteProjectKey": "SUP"}))).await;
+    assert_eq!(s, 201, "{v}");
+    // Any user of the site can see an issue's panel.
+    let user = w.token(&w.alpha, USER).await;
+    let (s, v) = w.api("GET", "/api/issues/TEST-1/status", &user, None).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["syncs"][0]["status"], "not_synced");
+    assert_eq!(v["connections"][0]["name"], "TEST_to_SUP");
+    let (_, v) = w.api("GET", "/api/issues/SUP-1/status", &user, None).await;
+    assert_eq!(
+        v["connections"].as_array().unwrap().len(),
+        1,
+        "both projects of a local connection"
+    );
+    let (s, _) = w
+        .api("GET", "/api/issues/TEST-999/status", &user, None)
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = w.api("GET", "/api/issues/..%2Fx/status", &user, None).await;
+    assert_eq!(s, 404);
+    let (s, v) = w
+        .api(
+            "POST",
+            "/api/issues/TEST-1/exalate",
+            &user,
+            Some(json!({"connectionId": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (409, Some("sync_not_available"))
+    );
+    w.emu.stop().await;
+}

@@ -11,6 +11,7 @@ pub mod entities;
 pub mod jira;
 pub mod startup;
 pub mod state;
+pub mod sync;
 pub mod telemetry;
 pub mod tenants;
 pub mod web;

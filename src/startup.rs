@@ -96,6 +96,20 @@ impl Application {
             redirect_ttl_secs: settings.connections.redirect_ttl_secs,
             peer_window_secs: settings.peer.timestamp_window_secs,
         };
+        let sync = crate::sync::SyncService {
+            db: db.clone(),
+            secrets: connections.secrets.clone(),
+            tenants: tenants.clone(),
+            jira: jira.clone(),
+            peer: connections.peer.clone(),
+            base_url: settings.base_url().to_owned(),
+            wake: Arc::new(tokio::sync::Notify::new()),
+        };
+        // The sync worker: every replica runs one; outbox claims keep them from colliding.
+        tokio::spawn(
+            sync.clone()
+                .run_worker(std::time::Duration::from_millis(500)),
+        );
         let state = AppState {
             base_path: connect_jwt::base_path_of(settings.base_url()).into(),
             tenants,
@@ -103,6 +117,7 @@ impl Application {
             descriptor: Arc::new(descriptor),
             jira,
             connections,
+            sync,
             settings: Arc::new(settings),
         };
         let addr = listener

@@ -20,6 +20,7 @@ pub struct AppState {
     pub descriptor: Arc<Descriptor>,
     pub jira: JiraClients,
     pub connections: ConnectionService,
+    pub sync: crate::sync::SyncService,
 }
 
 impl AppState {

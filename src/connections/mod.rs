@@ -56,8 +56,6 @@ pub enum ConnectionError {
     NotActive,
     #[error("Issue {0} does not exist in {1}.")]
     IssueNotFound(String, String),
-    #[error("Issue sync is not available yet in this version of Exalate.")]
-    SyncNotAvailable,
     #[error("Jira could not answer: {0}")]
     Jira(#[from] JiraError),
     #[error("database error: {0}")]
@@ -90,7 +88,6 @@ impl ConnectionError {
             ConnectionError::NotFound => "connection_not_found",
             ConnectionError::NotActive => "connection_not_active",
             ConnectionError::IssueNotFound(..) => "issue_not_found",
-            ConnectionError::SyncNotAvailable => "sync_not_available",
             ConnectionError::Jira(_) => "jira_unavailable",
             ConnectionError::Db(_) | ConnectionError::Crypto(_) | ConnectionError::Tenant(_) => {
                 "internal"
@@ -425,6 +422,11 @@ impl ConnectionService {
             m.remote_project_name = Set(Some(remote_name));
             m.remote_site_url = Set(Some(d.destination_url.clone()));
             m.remote_exalate_url = Set(Some(self.exalate_url(t)));
+            // Sync messages of a local connection go through the same signed protocol.
+            if let sea_orm::ActiveValue::Set(uid) = &m.uid {
+                let secret = InvitationCode::generate("").secret;
+                m.peer_secret_enc = Set(Some(self.secrets.encrypt(uid, secret.as_bytes())));
+            }
             let saved = self.insert_connection(m).await?;
             return Ok(Initiated {
                 connection: (&saved).into(),
@@ -845,7 +847,7 @@ impl ConnectionService {
     }
 
     /// The first-issue step after "Connection established": checks the issue exists in the
-    /// connection's project. Issue sync itself arrives with the sync engine.
+    /// connection's project; the caller then starts its sync.
     pub async fn first_sync(
         &self,
         t: &Arc<Tenant>,
@@ -878,8 +880,7 @@ impl ConnectionService {
         {
             Ok(_) => Ok(serde_json::json!({
                 "issueKey": key,
-                "message": format!("{key} was found in {project_label}. Issue sync is not available yet in this version of Exalate, so it was not sent to the other side."),
-                "syncAvailable": false,
+                "message": format!("{key} is being synchronized. Open it to follow its status in the Exalate panel."),
             })),
             Err(JiraError::NotFound(_)) => Err(ConnectionError::IssueNotFound(key, project_label)),
             Err(e) => Err(e.into()),
@@ -889,7 +890,7 @@ impl ConnectionService {
 
 impl ConnectionService {
     /// The issue panel: which connections this issue's project belongs to, and its sync state
-    /// with each (every issue is "Not synced" until the sync engine ships).
+    /// with each.
     pub async fn issue_status(
         &self,
         t: &Arc<Tenant>,
@@ -905,16 +906,22 @@ impl ConnectionService {
             return Err(ConnectionError::IssueNotFound(key, "this site".into()));
         };
         let client = self.jira.for_tenant(t.clone())?;
-        match client
+        let issue = match client
             .get_json::<serde_json::Value>(&format!("/rest/api/3/issue/{key}?fields=project"))
             .await
         {
-            Ok(_) => {}
+            Ok(v) => v,
             Err(JiraError::NotFound(_)) => {
                 return Err(ConnectionError::IssueNotFound(key, "this site".into()))
             }
             Err(e) => return Err(e.into()),
-        }
+        };
+        let issue_id = issue["id"].as_str().unwrap_or_default().to_owned();
+        let synced = crate::entities::synced_issues::Entity::find()
+            .filter(crate::entities::synced_issues::Column::TenantId.eq(t.id))
+            .filter(crate::entities::synced_issues::Column::IssueId.eq(issue_id))
+            .all(&self.db)
+            .await?;
         let rows = connections::Entity::find()
             .filter(connections::Column::TenantId.eq(t.id))
             .filter(connections::Column::Status.eq("active"))
@@ -929,8 +936,13 @@ impl ConnectionService {
             .collect();
         Ok(serde_json::json!({
             "issueKey": key,
-            "syncs": matching.iter().map(|c| serde_json::json!({
-                "connectionId": c.uid, "connectionName": c.name, "status": "not_synced"})).collect::<Vec<_>>(),
+            "syncs": matching.iter().map(|c| match synced.iter().find(|s| s.connection_uid == c.uid) {
+                Some(s) => serde_json::json!({
+                    "connectionId": c.uid, "connectionName": c.name, "status": s.status,
+                    "twinKey": s.twin_key, "twinUrl": s.twin_url,
+                    "lastSync": s.last_sync_at.map(|t| t.to_rfc3339()), "error": s.error}),
+                None => serde_json::json!({"connectionId": c.uid, "connectionName": c.name, "status": "not_synced"}),
+            }).collect::<Vec<_>>(),
             "connections": matching.iter().map(|c| serde_json::json!({"id": c.uid, "name": c.name})).collect::<Vec<_>>(),
         }))
     }

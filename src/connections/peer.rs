@@ -303,30 +303,48 @@ impl PeerClient {
         secret: &[u8],
         status: &str,
     ) -> Result<(), PeerError> {
-        let node = self.check_node(node)?;
-        let path = format!("/peer/connections/{uid}/status");
         let body = serde_json::to_vec(&StatusMessage {
             status: status.to_owned(),
         })
         .expect("serialisable");
+        let _: serde_json::Value = self
+            .signed_post(
+                node,
+                &format!("/peer/connections/{uid}/status"),
+                uid,
+                secret,
+                &body,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// POSTs `body` to `path` on `node`, signed with the connection's secret.
+    pub async fn signed_post<T: DeserializeOwned>(
+        &self,
+        node: &str,
+        path: &str,
+        uid: &str,
+        secret: &[u8],
+        body: &[u8],
+    ) -> Result<T, PeerError> {
+        let node = self.check_node(node)?;
         let ts = Utc::now().timestamp();
         let mut n = [0u8; 16];
         rand::rngs::OsRng.fill_bytes(&mut n);
         let nonce = hex::encode(n);
-        let sig = sign(secret, "POST", &path, ts, &nonce, &body);
-        let _: serde_json::Value = self
-            .send(
-                self.http
-                    .post(format!("{node}{path}"))
-                    .header(H_CONNECTION, uid)
-                    .header(H_TIMESTAMP, ts.to_string())
-                    .header(H_NONCE, nonce)
-                    .header(H_SIGNATURE, sig)
-                    .header("Content-Type", "application/json")
-                    .body(body),
-            )
-            .await?;
-        Ok(())
+        let sig = sign(secret, "POST", path, ts, &nonce, body);
+        self.send(
+            self.http
+                .post(format!("{node}{path}"))
+                .header(H_CONNECTION, uid)
+                .header(H_TIMESTAMP, ts.to_string())
+                .header(H_NONCE, nonce)
+                .header(H_SIGNATURE, sig)
+                .header("Content-Type", "application/json")
+                .body(body.to_vec()),
+        )
+        .await
     }
 }
 

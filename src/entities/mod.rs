@@ -5,4 +5,7 @@ pub mod connections;
 pub mod invitations;
 pub mod peer_nonces;
 pub mod prelude;
+pub mod sync_inbox;
+pub mod sync_outbox;
+pub mod synced_issues;
 pub mod tenants;

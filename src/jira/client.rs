@@ -156,6 +156,10 @@ impl JiraClients {
         &self.allowlist
     }
 
+    pub fn app_key(&self) -> &str {
+        &self.app_key
+    }
+
     /// A client acting as the app on `tenant`'s site.
     pub fn for_tenant(&self, tenant: Arc<Tenant>) -> Result<JiraClient, JiraError> {
         let base = self.allowlist.check_str(&tenant.base_url)?;

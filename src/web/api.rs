@@ -20,7 +20,7 @@ impl From<ConnectionError> for ApiError {
             ConnectionError::InvitationUsed | ConnectionError::InvitationExpired => {
                 StatusCode::GONE
             }
-            ConnectionError::NotActive | ConnectionError::SyncNotAvailable => StatusCode::CONFLICT,
+            ConnectionError::NotActive => StatusCode::CONFLICT,
             ConnectionError::Peer(PeerError::Remote { status, .. })
                 if (400..500).contains(status) =>
             {
@@ -34,6 +34,21 @@ impl From<ConnectionError> for ApiError {
             _ => StatusCode::BAD_REQUEST,
         };
         ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<crate::sync::SyncError> for ApiError {
+    fn from(e: crate::sync::SyncError) -> Self {
+        use crate::sync::SyncError as S;
+        let (status, code) = match &e {
+            S::NoConnection => (StatusCode::NOT_FOUND, "connection_not_found"),
+            S::IssueNotInConnection(_) => (StatusCode::NOT_FOUND, "issue_not_found"),
+            S::Jira(_) => (StatusCode::BAD_GATEWAY, "jira_unavailable"),
+            S::Peer(_) => (StatusCode::BAD_GATEWAY, "peer_unreachable"),
+            S::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_sync_message"),
+            S::Db(_) | S::Crypto(_) | S::Tenant(_) => return ApiError::internal("sync failed", &e),
+        };
+        ApiError::new(status, code, e.to_string())
     }
 }
 
@@ -54,14 +69,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(first_sync),
         )
         .route("/api/issues/{key}/status", web::get().to(issue_status))
-        .route(
-            "/api/issues/{key}/exalate",
-            web::post().to(sync_not_available),
-        )
-        .route(
-            "/api/issues/{key}/retry",
-            web::post().to(sync_not_available),
-        )
+        .route("/api/issues/{key}/exalate", web::post().to(exalate_issue))
+        .route("/api/issues/{key}/retry", web::post().to(exalate_issue))
         .route(
             "/api/invitations/validate",
             web::post().to(validate_invitation),
@@ -78,6 +87,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/peer/discover", web::get().to(peer_discover))
         .route("/peer/invitations/inspect", web::post().to(peer_inspect))
         .route("/peer/invitations/accept", web::post().to(peer_accept))
+        .route("/peer/connections/{uid}/sync", web::post().to(peer_sync))
         .route(
             "/peer/connections/{uid}/status",
             web::post().to(peer_status),
@@ -258,6 +268,7 @@ async fn first_sync(
         .connections
         .first_sync(&auth.tenant, account(&auth), &id, &body.issue_key)
         .await?;
+    state.sync.start(&auth.tenant, &id, &body.issue_key).await?;
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -270,8 +281,24 @@ async fn issue_status(
     Ok(HttpResponse::Ok().json(state.connections.issue_status(&auth.tenant, &key).await?))
 }
 
-async fn sync_not_available(_auth: ContextJwt) -> Result<HttpResponse, ApiError> {
-    Err(ConnectionError::SyncNotAvailable.into())
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExalateBody {
+    connection_id: String,
+}
+
+/// The Exalate (and Retry) button of the issue panel: start or resend the sync of this issue.
+async fn exalate_issue(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+    key: web::Path<String>,
+    body: web::Json<ExalateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let row = state
+        .sync
+        .start(&auth.tenant, &body.connection_id, &key)
+        .await?;
+    Ok(HttpResponse::Accepted().json(json!({"status": row.status})))
 }
 
 fn inspected_json(found: &peer::InspectResponse) -> serde_json::Value {
@@ -387,17 +414,18 @@ async fn peer_accept(
     Ok(HttpResponse::Ok().json(state.connections.peer_accept(&body).await?))
 }
 
-/// A signed message about a connection: HMAC over method, path, timestamp, nonce and body.
-async fn peer_status(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    uid: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
+/// Checks a signed peer request: HMAC over method, path, timestamp, nonce and body, inside the
+/// time window, each nonce once.
+async fn verify_peer(
+    state: &AppState,
+    req: &HttpRequest,
+    uid: &str,
+    body: &[u8],
+) -> Result<(), ApiError> {
     let refused = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "peer_signature", m.to_owned());
     let secret = state
         .connections
-        .peer_secret(&uid)
+        .peer_secret(uid)
         .await?
         .ok_or_else(|| refused("Unknown connection."))?;
     let h = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
@@ -410,7 +438,7 @@ async fn peer_status(
             timestamp: h(peer::H_TIMESTAMP),
             nonce: h(peer::H_NONCE),
             signature: h(peer::H_SIGNATURE),
-            body: &body,
+            body,
         },
         chrono::Utc::now().timestamp(),
         window,
@@ -422,7 +450,16 @@ async fn peer_status(
         window,
     )
     .await
-    .map_err(|e| refused(&e.to_string()))?;
+    .map_err(|e| refused(&e.to_string()))
+}
+
+async fn peer_status(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    uid: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    verify_peer(&state, &req, &uid, &body).await?;
     let msg: StatusMessage = serde_json::from_slice(&body).map_err(|_| {
         ApiError::bad_request("malformed_json", "The body is not a status message.")
     })?;
@@ -431,6 +468,21 @@ async fn peer_status(
     }
     state.connections.peer_status(&uid, &msg.status).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A sync message from the other end: applied once, answered with the twin.
+async fn peer_sync(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    uid: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    verify_peer(&state, &req, &uid, &body).await?;
+    let msg: crate::sync::SyncMessage = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::bad_request("malformed_json", "The body is not a sync message."))?;
+    let raw = String::from_utf8_lossy(&body);
+    let ack = state.sync.receive(&uid, msg, &raw).await?;
+    Ok(HttpResponse::Ok().json(ack))
 }
 
 /// An Exalate URL opened in a browser: what it is, and how to use it.

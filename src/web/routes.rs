@@ -101,9 +101,10 @@ async fn disabled(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Webhooks are hints: they are authenticated and acknowledged here; the sync engine fetches the
-/// current issue itself before acting.
+/// Webhooks are hints: the sync engine fetches the current issue itself before acting. A failure
+/// answers 500 so Jira delivers the webhook again.
 async fn webhook(
+    state: web::Data<AppState>,
     JiraJwt(auth): JiraJwt,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
@@ -114,6 +115,7 @@ async fn webhook(
             ApiError::bad_request("invalid_webhook", "The webhook has no webhookEvent.")
         })?;
     tracing::debug!(client_key = %auth.tenant.client_key, event, "webhook received");
+    state.sync.on_webhook(&auth.tenant, &body).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -285,7 +285,10 @@ async fn yes_path_checks_admin_on_the_destination_then_connects() {
         )
         .await;
     assert_eq!(s, 200, "{v}");
-    assert!(v["message"].as_str().unwrap().contains("not available yet"));
+    assert!(v["message"]
+        .as_str()
+        .unwrap()
+        .contains("is being synchronized"));
     let (s, v) = w
         .api(
             "POST",
@@ -765,7 +768,7 @@ async fn issue_panel_lists_the_connections_of_the_issue_project() {
         .await;
     assert_eq!(
         (s, v["error"]["code"].as_str()),
-        (409, Some("sync_not_available"))
+        (404, Some("connection_not_found"))
     );
     w.emu.stop().await;
 }

@@ -7,3 +7,4 @@ mod helpers;
 mod jira_client;
 mod jwt_auth;
 mod lifecycle;
+mod sync;

@@ -161,7 +161,7 @@ try {
     await expectText(accept, "Sync your first issue to see how it works.");
     await shot(page, "yes-7-established");
     await accept.getByRole("button", { name: "Exalate", exact: true }).click();
-    await expectText(accept, "not available yet");
+    await expectText(accept, "is being synchronized");
     await shot(page, "yes-8-first-issue");
     // Both Connections lists show it Active.
     await page.goto(`${demo.beta}/plugins/servlet/ac/${APP}/exalate-console`);

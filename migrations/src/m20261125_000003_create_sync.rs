@@ -1,0 +1,274 @@
+//! Issue sync: the twin map per connection end (with the last replica each side has seen), an
+//! outbox written in the same transaction as the change it records, and an inbox keyed by
+//! (connection, sender issue, sequence) so a message applied once is never applied twice.
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(SyncedIssues::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(SyncedIssues::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(SyncedIssues::TenantId)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(SyncedIssues::ConnectionUid)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(SyncedIssues::IssueId)
+                            .string_len(32)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(SyncedIssues::IssueKey)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(SyncedIssues::TwinId).string_len(32).null())
+                    .col(ColumnDef::new(SyncedIssues::TwinKey).string_len(64).null())
+                    .col(
+                        ColumnDef::new(SyncedIssues::TwinUrl)
+                            .string_len(2048)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(SyncedIssues::Status)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(SyncedIssues::Error).text().null())
+                    .col(ColumnDef::new(SyncedIssues::LastReplica).text().null())
+                    .col(
+                        ColumnDef::new(SyncedIssues::NextSeq)
+                            .big_integer()
+                            .not_null()
+                            .default(1),
+                    )
+                    .col(
+                        ColumnDef::new(SyncedIssues::LastSyncAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(SyncedIssues::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(SyncedIssues::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_synced_issues_end_issue")
+                    .table(SyncedIssues::Table)
+                    .col(SyncedIssues::TenantId)
+                    .col(SyncedIssues::ConnectionUid)
+                    .col(SyncedIssues::IssueId)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(SyncOutbox::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(SyncOutbox::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(SyncOutbox::TenantId)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(SyncOutbox::ConnectionUid)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(SyncOutbox::IssueId)
+                            .string_len(32)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(SyncOutbox::Seq).big_integer().not_null())
+                    .col(ColumnDef::new(SyncOutbox::Payload).text().not_null())
+                    .col(
+                        ColumnDef::new(SyncOutbox::Attempts)
+                            .integer()
+                            .not_null()
+                            .default(0),
+                    )
+                    .col(
+                        ColumnDef::new(SyncOutbox::NextAttemptAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(SyncOutbox::LastError).text().null())
+                    .col(
+                        ColumnDef::new(SyncOutbox::DoneAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(SyncOutbox::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_sync_outbox_due")
+                    .table(SyncOutbox::Table)
+                    .col(SyncOutbox::DoneAt)
+                    .col(SyncOutbox::NextAttemptAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(SyncInbox::Table)
+                    .if_not_exists()
+                    .col(
+                        ColumnDef::new(SyncInbox::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(SyncInbox::TenantId).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(SyncInbox::ConnectionUid)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(SyncInbox::SenderIssueId)
+                            .string_len(32)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(SyncInbox::Seq).big_integer().not_null())
+                    .col(ColumnDef::new(SyncInbox::Payload).text().not_null())
+                    .col(ColumnDef::new(SyncInbox::Ack).text().null())
+                    .col(
+                        ColumnDef::new(SyncInbox::ReceivedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(SyncInbox::AppliedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_sync_inbox_message")
+                    .table(SyncInbox::Table)
+                    .col(SyncInbox::TenantId)
+                    .col(SyncInbox::ConnectionUid)
+                    .col(SyncInbox::SenderIssueId)
+                    .col(SyncInbox::Seq)
+                    .unique()
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(SyncInbox::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(SyncOutbox::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(SyncedIssues::Table).to_owned())
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum SyncedIssues {
+    Table,
+    Id,
+    TenantId,
+    ConnectionUid,
+    IssueId,
+    IssueKey,
+    TwinId,
+    TwinKey,
+    TwinUrl,
+    Status,
+    Error,
+    LastReplica,
+    NextSeq,
+    LastSyncAt,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum SyncOutbox {
+    Table,
+    Id,
+    TenantId,
+    ConnectionUid,
+    IssueId,
+    Seq,
+    Payload,
+    Attempts,
+    NextAttemptAt,
+    LastError,
+    DoneAt,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum SyncInbox {
+    Table,
+    Id,
+    TenantId,
+    ConnectionUid,
+    SenderIssueId,
+    Seq,
+    Payload,
+    Ack,
+    ReceivedAt,
+    AppliedAt,
+}

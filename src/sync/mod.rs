@@ -1,0 +1,756 @@
+//! Basic-mode issue sync: summary, description and issue type, both ways, through a durable outbox
+//! (written in one transaction with the replica it records), a worker that sends each twin's
+//! messages in order over the signed peer protocol, and an inbox that applies every message once.
+//! Comments and attachments, the reconciliation poll and the admin Sync Queue come next.
+
+pub mod replica;
+
+use crate::connections::peer::{self, PeerClient};
+use crate::entities::{connections, sync_inbox, sync_outbox, synced_issues};
+use crate::jira::{JiraClients, JiraError};
+use crate::tenants::crypto::SecretBox;
+use crate::tenants::{Tenant, TenantStore};
+use chrono::Utc;
+use replica::{Field, Replica};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("There is no active connection with that id.")]
+    NoConnection,
+    #[error("Issue {0} does not exist or is not in a project of this connection.")]
+    IssueNotInConnection(String),
+    #[error("Jira could not answer: {0}")]
+    Jira(#[from] JiraError),
+    #[error("the other side could not be reached: {0}")]
+    Peer(#[from] peer::PeerError),
+    #[error("the message is invalid: {0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Crypto(#[from] crate::tenants::crypto::CryptoError),
+    #[error(transparent)]
+    Tenant(#[from] crate::tenants::TenantError),
+}
+
+type Result<T> = std::result::Result<T, SyncError>;
+
+/// One message of the sync protocol (`POST /peer/connections/{uid}/sync`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncMessage {
+    pub seq: i64,
+    pub sender_site_url: String,
+    pub sender_issue_id: String,
+    pub sender_issue_key: String,
+    pub sender_project_key: String,
+    pub replica: Replica,
+    pub changed: Vec<Field>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncAck {
+    pub twin_id: String,
+    pub twin_key: String,
+    pub twin_url: String,
+}
+
+#[derive(Clone)]
+pub struct SyncService {
+    pub db: DatabaseConnection,
+    pub secrets: SecretBox,
+    pub tenants: TenantStore,
+    pub jira: JiraClients,
+    pub peer: PeerClient,
+    pub base_url: String,
+    pub wake: Arc<Notify>,
+}
+
+const MAX_VISIBLE_ATTEMPTS: i32 = 5;
+
+fn project_of(key: &str) -> &str {
+    key.split_once('-').map(|(p, _)| p).unwrap_or("")
+}
+
+impl SyncService {
+    async fn replica_of(&self, t: &Arc<Tenant>, key_or_id: &str) -> Result<(Value, Replica)> {
+        let client = self.jira.for_tenant(t.clone())?;
+        let issue: Value = client
+            .get_json(&format!(
+                "/rest/api/3/issue/{key_or_id}?fields=summary,description,issuetype,project"
+            ))
+            .await?;
+        let r = Replica::from_issue(&issue)
+            .ok_or_else(|| SyncError::Invalid("Jira's issue has no summary or type".into()))?;
+        Ok((issue, r))
+    }
+
+    async fn active_end(&self, t: &Tenant, uid: &str) -> Result<connections::Model> {
+        connections::Entity::find()
+            .filter(connections::Column::TenantId.eq(t.id))
+            .filter(connections::Column::Uid.eq(uid))
+            .filter(connections::Column::Status.eq("active"))
+            .one(&self.db)
+            .await?
+            .ok_or(SyncError::NoConnection)
+    }
+
+    /// The Exalate button: starts syncing an issue of one of the connection's projects.
+    pub async fn start(
+        &self,
+        t: &Arc<Tenant>,
+        uid: &str,
+        issue_key: &str,
+    ) -> Result<synced_issues::Model> {
+        let conn = self.active_end(t, uid).await?;
+        let key = issue_key.trim().to_ascii_uppercase();
+        let project = project_of(&key);
+        let in_connection = conn.local_project_key.as_deref() == Some(project)
+            || (conn.is_local && conn.remote_project_key.as_deref() == Some(project));
+        if !in_connection {
+            return Err(SyncError::IssueNotInConnection(key));
+        }
+        let (issue, replica) = match self.replica_of(t, &key).await {
+            Ok(v) => v,
+            Err(SyncError::Jira(JiraError::NotFound(_))) => {
+                return Err(SyncError::IssueNotInConnection(key))
+            }
+            Err(e) => return Err(e),
+        };
+        let issue_id = issue["id"].as_str().unwrap_or_default().to_owned();
+        let existing = self.row(t.id, uid, &issue_id).await?;
+        let row = match existing {
+            Some(r) => r,
+            None => {
+                let now = Utc::now().fixed_offset();
+                synced_issues::ActiveModel {
+                    tenant_id: Set(t.id),
+                    connection_uid: Set(uid.to_owned()),
+                    issue_id: Set(issue_id.clone()),
+                    issue_key: Set(key.clone()),
+                    status: Set("in_progress".into()),
+                    next_seq: Set(1),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(&self.db)
+                .await?
+            }
+        };
+        // A first send carries every field; later the replica diff decides.
+        let previous = row
+            .last_replica
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok());
+        let changed = if row.twin_id.is_none() {
+            replica.changed_since(None)
+        } else {
+            replica.changed_since(previous.as_ref())
+        };
+        self.enqueue(t, row, replica, changed, project).await
+    }
+
+    async fn row(
+        &self,
+        tenant_id: i64,
+        uid: &str,
+        issue_id: &str,
+    ) -> Result<Option<synced_issues::Model>> {
+        Ok(synced_issues::Entity::find()
+            .filter(synced_issues::Column::TenantId.eq(tenant_id))
+            .filter(synced_issues::Column::ConnectionUid.eq(uid))
+            .filter(synced_issues::Column::IssueId.eq(issue_id))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Records the replica and the message that carries it, in one transaction.
+    async fn enqueue(
+        &self,
+        t: &Tenant,
+        row: synced_issues::Model,
+        replica: Replica,
+        changed: Vec<Field>,
+        project: &str,
+    ) -> Result<synced_issues::Model> {
+        if changed.is_empty() {
+            return Ok(row);
+        }
+        let msg = SyncMessage {
+            seq: row.next_seq,
+            sender_site_url: t.base_url.clone(),
+            sender_issue_id: row.issue_id.clone(),
+            sender_issue_key: row.issue_key.clone(),
+            sender_project_key: project.to_owned(),
+            replica: replica.clone(),
+            changed,
+        };
+        let now = Utc::now().fixed_offset();
+        let txn = self.db.begin().await?;
+        sync_outbox::ActiveModel {
+            tenant_id: Set(t.id),
+            connection_uid: Set(row.connection_uid.clone()),
+            issue_id: Set(row.issue_id.clone()),
+            seq: Set(row.next_seq),
+            payload: Set(serde_json::to_string(&msg).expect("serialisable")),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        let mut m: synced_issues::ActiveModel = row.into();
+        m.next_seq = Set(msg.seq + 1);
+        m.last_replica = Set(Some(serde_json::to_string(&replica).expect("serialisable")));
+        m.status = Set("in_progress".into());
+        m.updated_at = Set(now);
+        let saved = m.update(&txn).await?;
+        txn.commit().await?;
+        self.wake.notify_one();
+        Ok(saved)
+    }
+
+    /// A webhook is a hint: for every synced twin of that issue, rebuild the replica and send what
+    /// changed. Edits the app itself made produce the replica already recorded, so nothing echoes.
+    pub async fn on_webhook(&self, t: &Arc<Tenant>, body: &Value) -> Result<()> {
+        let event = body["webhookEvent"].as_str().unwrap_or("");
+        if !matches!(event, "jira:issue_updated" | "jira:issue_created") {
+            return Ok(());
+        }
+        let Some(issue_id) = body["issue"]["id"].as_str() else {
+            return Ok(());
+        };
+        let rows = synced_issues::Entity::find()
+            .filter(synced_issues::Column::TenantId.eq(t.id))
+            .filter(synced_issues::Column::IssueId.eq(issue_id))
+            .all(&self.db)
+            .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let (issue, replica) = self.replica_of(t, issue_id).await?;
+        let key = issue["key"].as_str().unwrap_or_default().to_owned();
+        for row in rows {
+            if self.active_end(t, &row.connection_uid).await.is_err() {
+                continue;
+            }
+            let previous: Option<Replica> = row
+                .last_replica
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r).ok());
+            let changed = replica.changed_since(previous.as_ref());
+            self.enqueue(t, row, replica.clone(), changed, project_of(&key))
+                .await?;
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------------ worker
+
+    /// Sends due outbox messages until `stop` fires; wakes on new messages or every `poll`.
+    pub async fn run_worker(self, poll: Duration) {
+        loop {
+            match self.drain_once().await {
+                Ok(0) => {
+                    tokio::select! {
+                        _ = self.wake.notified() => {},
+                        _ = tokio::time::sleep(poll) => {},
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "sync worker pass failed");
+                    tokio::time::sleep(poll).await;
+                }
+            }
+        }
+    }
+
+    /// One pass: for each twin with due messages, the oldest one, claimed with a lease so two
+    /// replicas never send the same message at once. Returns how many were handled.
+    pub async fn drain_once(&self) -> Result<usize> {
+        let now = Utc::now().fixed_offset();
+        let due = sync_outbox::Entity::find()
+            .filter(sync_outbox::Column::DoneAt.is_null())
+            .order_by_asc(sync_outbox::Column::Id)
+            .limit(200)
+            .all(&self.db)
+            .await?;
+        let mut seen = std::collections::HashSet::new();
+        let mut handled = 0;
+        for m in due {
+            // Only the oldest pending message of a twin may go: order per twin.
+            if !seen.insert((m.tenant_id, m.connection_uid.clone(), m.issue_id.clone()))
+                || m.next_attempt_at > now
+            {
+                continue;
+            }
+            let lease = now + chrono::Duration::seconds(60);
+            let claimed = sync_outbox::Entity::update_many()
+                .col_expr(sync_outbox::Column::NextAttemptAt, Expr::value(lease))
+                .filter(sync_outbox::Column::Id.eq(m.id))
+                .filter(sync_outbox::Column::NextAttemptAt.eq(m.next_attempt_at))
+                .filter(sync_outbox::Column::DoneAt.is_null())
+                .exec(&self.db)
+                .await?;
+            if claimed.rows_affected != 1 {
+                continue;
+            }
+            handled += 1;
+            match self.deliver(&m).await {
+                Ok(ack) => self.delivered(&m, ack).await?,
+                Err(e) => self.failed(&m, &e).await?,
+            }
+        }
+        Ok(handled)
+    }
+
+    async fn deliver(&self, m: &sync_outbox::Model) -> Result<SyncAck> {
+        let conn = connections::Entity::find()
+            .filter(connections::Column::TenantId.eq(m.tenant_id))
+            .filter(connections::Column::Uid.eq(m.connection_uid.clone()))
+            .one(&self.db)
+            .await?
+            .ok_or(SyncError::NoConnection)?;
+        let secret = conn
+            .peer_secret_enc
+            .as_deref()
+            .ok_or(SyncError::NoConnection)?;
+        let secret = self.secrets.decrypt(&conn.uid, secret)?;
+        let node = if conn.is_local {
+            self.base_url.clone()
+        } else {
+            let remote = conn
+                .remote_exalate_url
+                .clone()
+                .ok_or(SyncError::NoConnection)?;
+            remote
+                .rsplit_once("/e/")
+                .map(|(n, _)| n.to_owned())
+                .unwrap_or(remote)
+        };
+        let ack: SyncAck = self
+            .peer
+            .signed_post(
+                &node,
+                &format!("/peer/connections/{}/sync", conn.uid),
+                &conn.uid,
+                secret.expose(),
+                m.payload.as_bytes(),
+            )
+            .await?;
+        Ok(ack)
+    }
+
+    async fn delivered(&self, m: &sync_outbox::Model, ack: SyncAck) -> Result<()> {
+        let now = Utc::now().fixed_offset();
+        sync_outbox::Entity::update_many()
+            .col_expr(sync_outbox::Column::DoneAt, Expr::value(now))
+            .col_expr(
+                sync_outbox::Column::LastError,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(sync_outbox::Column::Id.eq(m.id))
+            .exec(&self.db)
+            .await?;
+        if let Some(row) = self
+            .row(m.tenant_id, &m.connection_uid, &m.issue_id)
+            .await?
+        {
+            let first_link = row.twin_id.is_none();
+            let mut a: synced_issues::ActiveModel = row.clone().into();
+            a.twin_id = Set(Some(ack.twin_id.clone()));
+            a.twin_key = Set(Some(ack.twin_key.clone()));
+            a.twin_url = Set(Some(ack.twin_url.clone()));
+            a.status = Set("synchronized".into());
+            a.error = Set(None);
+            a.last_sync_at = Set(Some(now));
+            a.updated_at = Set(now);
+            a.update(&self.db).await?;
+            if let Some(t) = self.tenant(m.tenant_id).await? {
+                if first_link {
+                    self.link(
+                        &t,
+                        &row.issue_key,
+                        &ack.twin_key,
+                        &ack.twin_url,
+                        &m.connection_uid,
+                    )
+                    .await;
+                }
+                self.glance(&t, &row.issue_key, "Synchronized", "success")
+                    .await;
+            }
+            connections::Entity::update_many()
+                .col_expr(connections::Column::LastActivityAt, Expr::value(now))
+                .filter(connections::Column::TenantId.eq(m.tenant_id))
+                .filter(connections::Column::Uid.eq(m.connection_uid.clone()))
+                .exec(&self.db)
+                .await?;
+            self.count_twins(m.tenant_id, &m.connection_uid).await?;
+        }
+        Ok(())
+    }
+
+    async fn failed(&self, m: &sync_outbox::Model, e: &SyncError) -> Result<()> {
+        let attempts = m.attempts + 1;
+        let backoff = Duration::from_millis((500u64 << attempts.min(9) as u64).min(300_000));
+        let next =
+            Utc::now().fixed_offset() + chrono::Duration::from_std(backoff).unwrap_or_default();
+        tracing::warn!(uid = %m.connection_uid, issue = %m.issue_id, attempts, error = %e, "sync message not delivered");
+        sync_outbox::Entity::update_many()
+            .col_expr(sync_outbox::Column::Attempts, Expr::value(attempts))
+            .col_expr(sync_outbox::Column::NextAttemptAt, Expr::value(next))
+            .col_expr(sync_outbox::Column::LastError, Expr::value(e.to_string()))
+            .filter(sync_outbox::Column::Id.eq(m.id))
+            .exec(&self.db)
+            .await?;
+        if attempts >= MAX_VISIBLE_ATTEMPTS {
+            synced_issues::Entity::update_many()
+                .col_expr(synced_issues::Column::Status, Expr::value("error"))
+                .col_expr(synced_issues::Column::Error, Expr::value(e.to_string()))
+                .filter(synced_issues::Column::TenantId.eq(m.tenant_id))
+                .filter(synced_issues::Column::ConnectionUid.eq(m.connection_uid.clone()))
+                .filter(synced_issues::Column::IssueId.eq(m.issue_id.clone()))
+                .exec(&self.db)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn count_twins(&self, tenant_id: i64, uid: &str) -> Result<()> {
+        use sea_orm::PaginatorTrait;
+        let n = synced_issues::Entity::find()
+            .filter(synced_issues::Column::TenantId.eq(tenant_id))
+            .filter(synced_issues::Column::ConnectionUid.eq(uid))
+            .filter(synced_issues::Column::TwinId.is_not_null())
+            .count(&self.db)
+            .await?;
+        connections::Entity::update_many()
+            .col_expr(connections::Column::IssuesInSync, Expr::value(n as i64))
+            .filter(connections::Column::TenantId.eq(tenant_id))
+            .filter(connections::Column::Uid.eq(uid))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    async fn tenant(&self, id: i64) -> Result<Option<Arc<Tenant>>> {
+        let row = crate::entities::tenants::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?;
+        match row {
+            Some(r) => Ok(self.tenants.get(&r.client_key).await?),
+            None => Ok(None),
+        }
+    }
+
+    /// A remote link on `issue_key` pointing at its twin (idempotent through its globalId).
+    async fn link(
+        &self,
+        t: &Arc<Tenant>,
+        issue_key: &str,
+        twin_key: &str,
+        twin_url: &str,
+        uid: &str,
+    ) {
+        let Ok(client) = self.jira.for_tenant(t.clone()) else {
+            return;
+        };
+        let body = json!({
+            "globalId": format!("exalate:{uid}:{twin_key}"),
+            "application": {"type": "com.exalate", "name": "Exalate"},
+            "relationship": "synced with",
+            "object": {"url": twin_url, "title": twin_key, "summary": format!("Synced by Exalate with {twin_key}")}
+        });
+        if let Err(e) = client
+            .post_json::<_, Value>(&format!("/rest/api/3/issue/{issue_key}/remotelink"), &body)
+            .await
+        {
+            tracing::warn!(issue = issue_key, error = %e, "remote link not created");
+        }
+    }
+
+    /// The issue glance's status lozenge, through the issue property Jira reads it from.
+    async fn glance(&self, t: &Arc<Tenant>, issue_key: &str, label: &str, kind: &str) {
+        let Ok(client) = self.jira.for_tenant(t.clone()) else {
+            return;
+        };
+        let app = self.jira.app_key();
+        let body = serde_json::to_vec(
+            &json!({"type": "lozenge", "value": {"label": label, "type": kind}}),
+        )
+        .expect("json");
+        let path = format!("/rest/api/3/issue/{issue_key}/properties/com.atlassian.jira.issue:{app}:exalate-sync-status:status");
+        if let Err(e) = client
+            .send(
+                reqwest::Method::PUT,
+                &path,
+                Some((body.into(), "application/json")),
+            )
+            .await
+        {
+            tracing::warn!(issue = issue_key, error = %e, "glance status not set");
+        }
+    }
+
+    // ------------------------------------------------------------------ receiving side
+
+    /// Applies one message (once: the inbox remembers its answer) and answers with the twin.
+    pub async fn receive(&self, uid: &str, msg: SyncMessage, raw: &str) -> Result<SyncAck> {
+        let ends = connections::Entity::find()
+            .filter(connections::Column::Uid.eq(uid))
+            .filter(connections::Column::Status.eq("active"))
+            .all(&self.db)
+            .await?;
+        let end = ends
+            .into_iter()
+            .find(|c| {
+                c.is_local
+                    || c.remote_site_url
+                        .as_deref()
+                        .map(|u| u.trim_end_matches('/'))
+                        == Some(msg.sender_site_url.trim_end_matches('/'))
+            })
+            .ok_or(SyncError::NoConnection)?;
+        let t = self
+            .tenant(end.tenant_id)
+            .await?
+            .ok_or(SyncError::NoConnection)?;
+        let target_project = if end.is_local
+            && end.local_project_key.as_deref() == Some(msg.sender_project_key.as_str())
+        {
+            end.remote_project_key.clone()
+        } else {
+            end.local_project_key.clone()
+        }
+        .ok_or(SyncError::NoConnection)?;
+
+        // Idempotent: a message seen before gets the same answer, without touching Jira.
+        let now = Utc::now().fixed_offset();
+        let inserted = sync_inbox::Entity::insert(sync_inbox::ActiveModel {
+            tenant_id: Set(t.id),
+            connection_uid: Set(uid.to_owned()),
+            sender_issue_id: Set(msg.sender_issue_id.clone()),
+            seq: Set(msg.seq),
+            payload: Set(raw.to_owned()),
+            received_at: Set(now),
+            ..Default::default()
+        })
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::columns([
+                sync_inbox::Column::TenantId,
+                sync_inbox::Column::ConnectionUid,
+                sync_inbox::Column::SenderIssueId,
+                sync_inbox::Column::Seq,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&self.db)
+        .await?;
+        let inbox = sync_inbox::Entity::find()
+            .filter(sync_inbox::Column::TenantId.eq(t.id))
+            .filter(sync_inbox::Column::ConnectionUid.eq(uid))
+            .filter(sync_inbox::Column::SenderIssueId.eq(msg.sender_issue_id.clone()))
+            .filter(sync_inbox::Column::Seq.eq(msg.seq))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| SyncError::Invalid("inbox row vanished".into()))?;
+        if inserted == 0 {
+            if let Some(ack) = inbox
+                .ack
+                .as_deref()
+                .and_then(|a| serde_json::from_str(a).ok())
+            {
+                return Ok(ack);
+            }
+        }
+        let ack = self.apply(&t, uid, &target_project, &msg).await?;
+        let mut a: sync_inbox::ActiveModel = inbox.into();
+        a.ack = Set(Some(serde_json::to_string(&ack).expect("json")));
+        a.applied_at = Set(Some(Utc::now().fixed_offset()));
+        a.update(&self.db).await?;
+        Ok(ack)
+    }
+
+    async fn apply(
+        &self,
+        t: &Arc<Tenant>,
+        uid: &str,
+        project: &str,
+        msg: &SyncMessage,
+    ) -> Result<SyncAck> {
+        let client = self.jira.for_tenant(t.clone())?;
+        let twin = synced_issues::Entity::find()
+            .filter(synced_issues::Column::TenantId.eq(t.id))
+            .filter(synced_issues::Column::ConnectionUid.eq(uid))
+            .filter(synced_issues::Column::TwinId.eq(msg.sender_issue_id.clone()))
+            .one(&self.db)
+            .await?;
+        let sender_url = format!(
+            "{}/browse/{}",
+            msg.sender_site_url.trim_end_matches('/'),
+            msg.sender_issue_key
+        );
+        let (id, key, created) = match &twin {
+            Some(row) => {
+                let mut fields = serde_json::Map::new();
+                for f in &msg.changed {
+                    match f {
+                        Field::Summary => {
+                            fields.insert("summary".into(), json!(msg.replica.summary));
+                        }
+                        Field::Description => {
+                            fields.insert(
+                                "description".into(),
+                                msg.replica.description.clone().unwrap_or(Value::Null),
+                            );
+                        }
+                        Field::IssueType => {
+                            let id = self
+                                .issue_type_for(t, project, &msg.replica.issue_type)
+                                .await?;
+                            fields.insert("issuetype".into(), json!({"id": id}));
+                        }
+                    }
+                }
+                if !fields.is_empty() {
+                    let body = serde_json::to_vec(&json!({"fields": fields})).expect("json");
+                    client
+                        .send(
+                            reqwest::Method::PUT,
+                            &format!("/rest/api/3/issue/{}", row.issue_id),
+                            Some((body.into(), "application/json")),
+                        )
+                        .await?;
+                }
+                (row.issue_id.clone(), row.issue_key.clone(), false)
+            }
+            None => {
+                let type_id = self
+                    .issue_type_for(t, project, &msg.replica.issue_type)
+                    .await?;
+                let mut fields = json!({"project": {"key": project}, "summary": msg.replica.summary, "issuetype": {"id": type_id}});
+                if let Some(d) = &msg.replica.description {
+                    fields["description"] = d.clone();
+                }
+                let created: Value = client
+                    .post_json("/rest/api/3/issue", &json!({"fields": fields}))
+                    .await?;
+                let id = created["id"].as_str().unwrap_or_default().to_owned();
+                let key = created["key"].as_str().unwrap_or_default().to_owned();
+                (id, key, true)
+            }
+        };
+        // The twin's own replica after the write: its webhook will then find nothing to send.
+        let (_, now_replica) = self.replica_of(t, &id).await?;
+        let now = Utc::now().fixed_offset();
+        match twin {
+            Some(row) => {
+                let mut a: synced_issues::ActiveModel = row.into();
+                a.last_replica = Set(Some(serde_json::to_string(&now_replica).expect("json")));
+                a.status = Set("synchronized".into());
+                a.error = Set(None);
+                a.last_sync_at = Set(Some(now));
+                a.updated_at = Set(now);
+                a.update(&self.db).await?;
+            }
+            None => {
+                synced_issues::ActiveModel {
+                    tenant_id: Set(t.id),
+                    connection_uid: Set(uid.to_owned()),
+                    issue_id: Set(id.clone()),
+                    issue_key: Set(key.clone()),
+                    twin_id: Set(Some(msg.sender_issue_id.clone())),
+                    twin_key: Set(Some(msg.sender_issue_key.clone())),
+                    twin_url: Set(Some(sender_url.clone())),
+                    status: Set("synchronized".into()),
+                    last_replica: Set(Some(serde_json::to_string(&now_replica).expect("json"))),
+                    next_seq: Set(1),
+                    last_sync_at: Set(Some(now)),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(&self.db)
+                .await?;
+            }
+        }
+        if created {
+            self.link(t, &key, &msg.sender_issue_key, &sender_url, uid)
+                .await;
+            self.count_twins(t.id, uid).await?;
+        }
+        self.glance(t, &key, "Synchronized", "success").await;
+        Ok(SyncAck {
+            twin_id: id,
+            twin_url: format!("{}/browse/{key}", t.base_url),
+            twin_key: key,
+        })
+    }
+
+    /// Basic-mode rule: the same issue type by name, else the project's default type, else Task.
+    async fn issue_type_for(&self, t: &Arc<Tenant>, project: &str, name: &str) -> Result<String> {
+        let client = self.jira.for_tenant(t.clone())?;
+        let meta: Value = client
+            .get_json(&format!(
+                "/rest/api/3/issue/createmeta/{project}/issuetypes"
+            ))
+            .await?;
+        let types: Vec<(String, String)> = meta["issueTypes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| Some((t["id"].as_str()?.to_owned(), t["name"].as_str()?.to_owned())))
+            .collect();
+        if let Some((id, _)) = types.iter().find(|(_, n)| n.eq_ignore_ascii_case(name)) {
+            return Ok(id.clone());
+        }
+        let project_json: Value = client
+            .get_json(&format!("/rest/api/3/project/{project}"))
+            .await?;
+        if let Some(pid) = project_json["id"].as_str() {
+            let schemes: Value = client
+                .get_json(&format!(
+                    "/rest/api/3/issuetypescheme/project?projectId={pid}"
+                ))
+                .await?;
+            if let Some(def) =
+                schemes["values"][0]["issueTypeScheme"]["defaultIssueTypeId"].as_str()
+            {
+                if types.iter().any(|(id, _)| id == def) {
+                    return Ok(def.to_owned());
+                }
+            }
+        }
+        types
+            .iter()
+            .find(|(_, n)| n == "Task")
+            .or(types.first())
+            .map(|(id, _)| id.clone())
+            .ok_or_else(|| SyncError::Invalid(format!("project {project} has no issue types")))
+    }
+
+    /// The issue panel's view of one issue.
+    pub async fn status_of(&self, t: &Tenant, issue_id: &str) -> Result<Vec<synced_issues::Model>> {
+        Ok(synced_issues::Entity::find()
+            .filter(synced_issues::Column::TenantId.eq(t.id))
+            .filter(synced_issues::Column::IssueId.eq(issue_id))
+            .all(&self.db)
+            .await?)
+    }
+}

@@ -1,0 +1,280 @@
+//! Issue sync through the emulator, asserting what users see on the other site: create, edit both
+//! ways, issue-type fallback, no ping-pong, a local connection.
+
+use crate::connections::{world, World};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const ADMIN: (&str, &str) = ("admin@example.com", "admin-token");
+
+async fn jira(
+    w: &World,
+    site: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut rb = w
+        .app
+        .http
+        .request(method.parse().unwrap(), format!("{site}{path}"))
+        .basic_auth(ADMIN.0, Some(ADMIN.1));
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let resp = rb.send().await.unwrap();
+    let s = resp.status().as_u16();
+    (s, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Waits until `jql` on `site` finds an issue for which `pred` holds; returns it.
+async fn eventually(w: &World, site: &str, jql: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let (_, v) = jira(
+            w,
+            site,
+            "POST",
+            "/rest/api/3/search/jql",
+            Some(json!({"jql": jql, "fields": ["summary", "description", "issuetype"]})),
+        )
+        .await;
+        if let Some(hit) = v["issues"]
+            .as_array()
+            .and_then(|a| a.iter().find(|i| pred(i)))
+        {
+            return hit.clone();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "nothing matched {jql} on {site}: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn adf(text: &str) -> Value {
+    json!({"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}]})
+}
+
+async fn connect_remote(w: &World) -> String {
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    let beta = w.token(&w.beta, ADMIN).await;
+    let (_, v) = w
+        .api(
+            "POST",
+            "/api/connections",
+            &alpha,
+            Some(json!({"destinationUrl": w.beta, "localProjectKey": "TEST"})),
+        )
+        .await;
+    let code = v["invitationCode"].as_str().unwrap().to_owned();
+    let (s, v) = w
+        .api(
+            "POST",
+            "/api/invitations/accept",
+            &beta,
+            Some(json!({"code": code, "projectKey": "SUP"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    v["connection"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn app_writes(w: &World, site: &str) -> u64 {
+    let c: Value = w
+        .app
+        .http
+        .get(format!("{site}/_emulator/counters"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    c["writes"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| k.starts_with("app:"))
+                .map(|(_, v)| v.as_u64().unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn exalated_issue_appears_on_the_other_site_and_edits_flow_both_ways() {
+    let w = world().await;
+    let uid = connect_remote(&w).await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    let (s, v) = w
+        .api(
+            "POST",
+            "/api/issues/TEST-1/exalate",
+            &alpha,
+            Some(json!({"connectionId": uid})),
+        )
+        .await;
+    assert_eq!(s, 202, "{v}");
+
+    // On beta, in SUP: same summary and description; Bug exists in SUP, so Bug.
+    let twin = eventually(&w, &w.beta, "project = SUP", |i| {
+        i["fields"]["summary"] == "Customer cannot log in after password reset"
+    })
+    .await;
+    let twin_key = twin["key"].as_str().unwrap().to_owned();
+    assert_eq!(twin["fields"]["issuetype"]["name"], "Bug");
+    assert_eq!(
+        twin["fields"]["description"],
+        adf("After resetting the password, the login page says the link has expired.")
+    );
+
+    // The panel on both sides, and remote links to the twin.
+    let started = Instant::now();
+    loop {
+        let (_, st) = w
+            .api("GET", "/api/issues/TEST-1/status", &alpha, None)
+            .await;
+        if st["syncs"][0]["status"] == "synchronized" {
+            assert_eq!(st["syncs"][0]["twinKey"], twin_key.as_str());
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{st}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, links) = jira(
+        &w,
+        &w.beta,
+        "GET",
+        &format!("/rest/api/3/issue/{twin_key}/remotelink"),
+        None,
+    )
+    .await;
+    assert_eq!(links[0]["object"]["title"], "TEST-1");
+    let (_, links) = jira(
+        &w,
+        &w.alpha,
+        "GET",
+        "/rest/api/3/issue/TEST-1/remotelink",
+        None,
+    )
+    .await;
+    assert_eq!(links[0]["object"]["title"], twin_key.as_str());
+    let (_, prop) = jira(&w, &w.alpha, "GET", "/rest/api/3/issue/TEST-1/properties/com.atlassian.jira.issue:com.exalate.jiracloud:exalate-sync-status:status", None).await;
+    assert_eq!(prop["value"]["value"]["label"], "Synchronized");
+
+    // An edit on alpha reaches beta (webhook → replica diff → outbox → peer → Jira).
+    jira(
+        &w,
+        &w.alpha,
+        "PUT",
+        "/rest/api/3/issue/TEST-1",
+        Some(json!({"fields": {"summary": "Login broken after reset (edited on alpha)"}})),
+    )
+    .await;
+    eventually(&w, &w.beta, &format!("key = {twin_key}"), |i| {
+        i["fields"]["summary"] == "Login broken after reset (edited on alpha)"
+    })
+    .await;
+    // And an edit on beta reaches alpha.
+    jira(
+        &w,
+        &w.beta,
+        "PUT",
+        &format!("/rest/api/3/issue/{twin_key}"),
+        Some(json!({"fields": {"description": adf("Fixed in 2.3.1 (edited on beta)")}})),
+    )
+    .await;
+    eventually(&w, &w.alpha, "key = TEST-1", |i| {
+        i["fields"]["description"] == adf("Fixed in 2.3.1 (edited on beta)")
+    })
+    .await;
+
+    // No ping-pong: once settled, the app writes nothing more on either side.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (a1, b1) = (
+        app_writes(&w, &w.alpha).await,
+        app_writes(&w, &w.beta).await,
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        (
+            app_writes(&w, &w.alpha).await,
+            app_writes(&w, &w.beta).await
+        ),
+        (a1, b1),
+        "the app keeps writing: ping-pong"
+    );
+    let (_, conns) = w.api("GET", "/api/connections", &alpha, None).await;
+    assert_eq!(conns["connections"][0]["issuesInSync"], 1);
+    w.emu.stop().await;
+}
+
+#[tokio::test]
+async fn issue_types_fall_back_to_the_default_type_then_task() {
+    let w = world().await;
+    let uid = connect_remote(&w).await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    // An Epic on TEST: SUP has no Epic, its default type is Bug.
+    let (_, created) = jira(&w, &w.alpha, "POST", "/rest/api/3/issue", Some(json!({"fields": {"project": {"key": "TEST"}, "summary": "Big epic", "issuetype": {"name": "Epic"}}}))).await;
+    let key = created["key"].as_str().unwrap().to_owned();
+    let (s, _) = w
+        .api(
+            "POST",
+            &format!("/api/issues/{key}/exalate"),
+            &alpha,
+            Some(json!({"connectionId": uid})),
+        )
+        .await;
+    assert_eq!(s, 202);
+    let twin = eventually(&w, &w.beta, "project = SUP", |i| {
+        i["fields"]["summary"] == "Big epic"
+    })
+    .await;
+    assert_eq!(
+        twin["fields"]["issuetype"]["name"], "Bug",
+        "SUP's default type"
+    );
+    assert!(twin["fields"]["description"].is_null());
+    w.emu.stop().await;
+}
+
+#[tokio::test]
+async fn local_connection_syncs_between_two_projects_of_one_site() {
+    let w = world().await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    let (s, v) = w.api("POST", "/api/connections", &alpha, Some(json!({"destinationUrl": w.alpha, "localProjectKey": "SUP", "remoteProjectKey": "TEST"}))).await;
+    assert_eq!(s, 201, "{v}");
+    let uid = v["connection"]["id"].as_str().unwrap().to_owned();
+    // A Story of TEST goes to SUP (no Story there, default Bug); SUP-1 (Task) goes to TEST as Task.
+    let (s, v) = w
+        .api(
+            "POST",
+            "/api/issues/TEST-2/exalate",
+            &alpha,
+            Some(json!({"connectionId": uid})),
+        )
+        .await;
+    assert_eq!(s, 202, "{v}");
+    let twin = eventually(&w, &w.alpha, "project = SUP", |i| {
+        i["fields"]["summary"] == "Add dark mode to the settings page"
+    })
+    .await;
+    assert_eq!(twin["fields"]["issuetype"]["name"], "Bug");
+    let (s, _) = w
+        .api(
+            "POST",
+            "/api/issues/SUP-1/exalate",
+            &alpha,
+            Some(json!({"connectionId": uid})),
+        )
+        .await;
+    assert_eq!(s, 202);
+    let twin = eventually(&w, &w.alpha, "project = TEST", |i| {
+        i["fields"]["summary"] == "Printer on floor 3 is out of toner"
+    })
+    .await;
+    assert_eq!(twin["fields"]["issuetype"]["name"], "Task");
+    w.emu.stop().await;
+}

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_create_tenants;
 mod m20261125_000002_create_connections;
 mod m20261125_000003_create_sync;
+mod m20261125_000004_create_comment_links;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_tenants::Migration),
             Box::new(m20261125_000002_create_connections::Migration),
             Box::new(m20261125_000003_create_sync::Migration),
+            Box::new(m20261125_000004_create_comment_links::Migration),
         ]
     }
 }

@@ -1,3 +1,4 @@
+pub use super::comment_links::Entity as CommentLinks;
 pub use super::connections::Entity as Connections;
 pub use super::invitations::Entity as Invitations;
 pub use super::peer_nonces::Entity as PeerNonces;

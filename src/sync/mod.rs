@@ -91,9 +91,27 @@ impl SyncService {
                 "/rest/api/3/issue/{key_or_id}?fields=summary,description,issuetype,project"
             ))
             .await?;
-        let r = Replica::from_issue(&issue)
+        let mut r = Replica::from_issue(&issue)
             .ok_or_else(|| SyncError::Invalid("Jira's issue has no summary or type".into()))?;
+        let id = issue["id"].as_str().unwrap_or(key_or_id);
+        let page: Value = client
+            .get_json(&format!("/rest/api/3/issue/{id}/comment?maxResults=5000"))
+            .await?;
+        r.comments = page["comments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(replica::ReplicaComment::from_comment)
+            .collect();
         Ok((issue, r))
+    }
+
+    async fn end(&self, tenant_id: i64, uid: &str) -> Result<Option<connections::Model>> {
+        Ok(connections::Entity::find()
+            .filter(connections::Column::TenantId.eq(tenant_id))
+            .filter(connections::Column::Uid.eq(uid))
+            .one(&self.db)
+            .await?)
     }
 
     async fn active_end(&self, t: &Tenant, uid: &str) -> Result<connections::Model> {
@@ -227,7 +245,14 @@ impl SyncService {
     /// changed. Edits the app itself made produce the replica already recorded, so nothing echoes.
     pub async fn on_webhook(&self, t: &Arc<Tenant>, body: &Value) -> Result<()> {
         let event = body["webhookEvent"].as_str().unwrap_or("");
-        if !matches!(event, "jira:issue_updated" | "jira:issue_created") {
+        if !matches!(
+            event,
+            "jira:issue_updated"
+                | "jira:issue_created"
+                | "comment_created"
+                | "comment_updated"
+                | "comment_deleted"
+        ) {
             return Ok(());
         }
         let Some(issue_id) = body["issue"]["id"].as_str() else {
@@ -244,7 +269,9 @@ impl SyncService {
         let (issue, replica) = self.replica_of(t, issue_id).await?;
         let key = issue["key"].as_str().unwrap_or_default().to_owned();
         for row in rows {
-            if self.active_end(t, &row.connection_uid).await.is_err() {
+            // A deactivated connection still records changes; they wait in the outbox and go
+            // out on re-activation. Only a deleted connection stops recording.
+            if self.end(t.id, &row.connection_uid).await?.is_none() {
                 continue;
             }
             let previous: Option<Replica> = row
@@ -290,8 +317,25 @@ impl SyncService {
             .all(&self.db)
             .await?;
         let mut seen = std::collections::HashSet::new();
+        let mut active_cache = std::collections::HashMap::new();
         let mut handled = 0;
         for m in due {
+            // Messages of a connection that is not active wait (deactivated: sent on re-activation).
+            let key = (m.tenant_id, m.connection_uid.clone());
+            let active = match active_cache.get(&key) {
+                Some(a) => *a,
+                None => {
+                    let a = self
+                        .end(m.tenant_id, &m.connection_uid)
+                        .await?
+                        .is_some_and(|c| c.status == "active");
+                    active_cache.insert(key, a);
+                    a
+                }
+            };
+            if !active {
+                continue;
+            }
             // Only the oldest pending message of a twin may go: order per twin.
             if !seen.insert((m.tenant_id, m.connection_uid.clone(), m.issue_id.clone()))
                 || m.next_attempt_at > now
@@ -626,6 +670,8 @@ impl SyncService {
                                 .await?;
                             fields.insert("issuetype".into(), json!({"id": id}));
                         }
+                        // Comments are applied below, after the issue exists.
+                        Field::Comments => {}
                     }
                 }
                 if !fields.is_empty() {
@@ -656,6 +702,10 @@ impl SyncService {
                 (id, key, true)
             }
         };
+        if created || msg.changed.contains(&Field::Comments) {
+            self.apply_comments(t, uid, &id, &msg.replica.comments)
+                .await?;
+        }
         // The twin's own replica after the write: its webhook will then find nothing to send.
         let (_, now_replica) = self.replica_of(t, &id).await?;
         let now = Utc::now().fixed_offset();
@@ -701,6 +751,95 @@ impl SyncService {
             twin_url: format!("{}/browse/{key}", t.base_url),
             twin_key: key,
         })
+    }
+
+    /// Mirrors the other side's comments onto `issue_id` through the link table: new ones are
+    /// created (public, with the author's name), edited ones updated, deleted ones deleted.
+    async fn apply_comments(
+        &self,
+        t: &Arc<Tenant>,
+        uid: &str,
+        issue_id: &str,
+        comments: &[replica::ReplicaComment],
+    ) -> Result<()> {
+        use crate::entities::comment_links as cl;
+        let client = self.jira.for_tenant(t.clone())?;
+        let links = cl::Entity::find()
+            .filter(cl::Column::TenantId.eq(t.id))
+            .filter(cl::Column::ConnectionUid.eq(uid))
+            .filter(cl::Column::IssueId.eq(issue_id))
+            .all(&self.db)
+            .await?;
+        let page: Value = client
+            .get_json(&format!(
+                "/rest/api/3/issue/{issue_id}/comment?maxResults=5000"
+            ))
+            .await?;
+        let local: Vec<Value> = page["comments"].as_array().cloned().unwrap_or_default();
+        for c in comments {
+            let body = c.twin_body();
+            match links.iter().find(|l| l.twin_comment_id == c.id) {
+                Some(link) => {
+                    // Update only when the text differs; a twin someone deleted stays deleted.
+                    if let Some(existing) = local
+                        .iter()
+                        .find(|l| l["id"].as_str() == Some(link.comment_id.as_str()))
+                    {
+                        if existing["body"] != body {
+                            let payload = serde_json::to_vec(&json!({"body": body})).expect("json");
+                            client
+                                .send(
+                                    reqwest::Method::PUT,
+                                    &format!(
+                                        "/rest/api/3/issue/{issue_id}/comment/{}",
+                                        link.comment_id
+                                    ),
+                                    Some((payload.into(), "application/json")),
+                                )
+                                .await?;
+                        }
+                    }
+                }
+                None => {
+                    let created: Value = client
+                        .post_json(
+                            &format!("/rest/api/3/issue/{issue_id}/comment"),
+                            &json!({"body": body}),
+                        )
+                        .await?;
+                    let comment_id = created["id"].as_str().unwrap_or_default().to_owned();
+                    cl::ActiveModel {
+                        tenant_id: Set(t.id),
+                        connection_uid: Set(uid.to_owned()),
+                        issue_id: Set(issue_id.to_owned()),
+                        comment_id: Set(comment_id),
+                        twin_comment_id: Set(c.id.clone()),
+                        created_at: Set(Utc::now().fixed_offset()),
+                        ..Default::default()
+                    }
+                    .insert(&self.db)
+                    .await?;
+                }
+            }
+        }
+        for link in links
+            .iter()
+            .filter(|l| !comments.iter().any(|c| c.id == l.twin_comment_id))
+        {
+            match client
+                .send(
+                    reqwest::Method::DELETE,
+                    &format!("/rest/api/3/issue/{issue_id}/comment/{}", link.comment_id),
+                    None,
+                )
+                .await
+            {
+                Ok(_) | Err(JiraError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+            cl::Entity::delete_by_id(link.id).exec(&self.db).await?;
+        }
+        Ok(())
     }
 
     /// Basic-mode rule: the same issue type by name, else the project's default type, else Task.

@@ -12,6 +12,46 @@ pub struct Replica {
     /// ADF document, or `None` for an empty description.
     pub description: Option<Value>,
     pub issue_type: String,
+    /// Public comments written by people on this side (restricted comments are never sent, and
+    /// comments the app itself wrote are twins of the other side's).
+    #[serde(default)]
+    pub comments: Vec<ReplicaComment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicaComment {
+    pub id: String,
+    pub author: String,
+    pub body: Value,
+}
+
+impl ReplicaComment {
+    /// From one element of `GET /rest/api/3/issue/{id}/comment`; `None` for what is not sent.
+    pub fn from_comment(c: &Value) -> Option<ReplicaComment> {
+        if c.get("visibility").is_some_and(|v| !v.is_null()) || c["author"]["accountType"] == "app"
+        {
+            return None;
+        }
+        Some(ReplicaComment {
+            id: c.get("id")?.as_str()?.to_owned(),
+            author: c["author"]["displayName"]
+                .as_str()
+                .unwrap_or("Someone")
+                .to_owned(),
+            body: strip_media(c.get("body")?),
+        })
+    }
+
+    /// The body the twin gets: the original author's name, then the original content.
+    pub fn twin_body(&self) -> Value {
+        let mut content = vec![serde_json::json!({"type": "paragraph", "content": [
+            {"type": "text", "text": format!("{} wrote:", self.author), "marks": [{"type": "strong"}]}]})];
+        if let Some(c) = self.body.get("content").and_then(Value::as_array) {
+            content.extend(c.iter().cloned());
+        }
+        serde_json::json!({"type": "doc", "version": 1, "content": content})
+    }
 }
 
 /// The fields a message asks the other side to set.
@@ -21,6 +61,7 @@ pub enum Field {
     Summary,
     Description,
     IssueType,
+    Comments,
 }
 
 impl Replica {
@@ -34,13 +75,19 @@ impl Replica {
                 .filter(|d| !d.is_null())
                 .map(strip_media),
             issue_type: f.get("issuetype")?.get("name")?.as_str()?.to_owned(),
+            comments: Vec::new(),
         })
     }
 
     /// Fields that differ from `previous` (every field when there is none).
     pub fn changed_since(&self, previous: Option<&Replica>) -> Vec<Field> {
         let Some(p) = previous else {
-            return vec![Field::Summary, Field::Description, Field::IssueType];
+            return vec![
+                Field::Summary,
+                Field::Description,
+                Field::IssueType,
+                Field::Comments,
+            ];
         };
         let mut out = Vec::new();
         if p.summary != self.summary {
@@ -51,6 +98,9 @@ impl Replica {
         }
         if p.issue_type != self.issue_type {
             out.push(Field::IssueType);
+        }
+        if p.comments != self.comments {
+            out.push(Field::Comments);
         }
         out
     }
@@ -88,11 +138,27 @@ mod tests {
         let issue =
             json!({"fields": {"summary": "S", "description": null, "issuetype": {"name": "Bug"}}});
         let r = Replica::from_issue(&issue).unwrap();
-        assert_eq!(r.changed_since(None).len(), 3);
+        assert_eq!(r.changed_since(None).len(), 4);
         assert!(r.changed_since(Some(&r)).is_empty());
         let mut r2 = r.clone();
         r2.summary = "T".into();
         assert_eq!(r2.changed_since(Some(&r)), vec![Field::Summary]);
+    }
+
+    #[test]
+    fn restricted_and_app_comments_are_not_sent() {
+        let people = json!({"id": "1", "author": {"displayName": "Ann", "accountType": "atlassian"}, "body": {"type": "doc", "version": 1, "content": []}});
+        let c = ReplicaComment::from_comment(&people).unwrap();
+        assert_eq!(
+            c.twin_body()["content"][0]["content"][0]["text"],
+            "Ann wrote:"
+        );
+        let mut restricted = people.clone();
+        restricted["visibility"] = json!({"type": "role", "value": "Administrators"});
+        assert!(ReplicaComment::from_comment(&restricted).is_none());
+        let mut app = people.clone();
+        app["author"]["accountType"] = json!("app");
+        assert!(ReplicaComment::from_comment(&app).is_none());
     }
 
     #[test]

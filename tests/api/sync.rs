@@ -278,3 +278,197 @@ async fn local_connection_syncs_between_two_projects_of_one_site() {
     assert_eq!(twin["fields"]["issuetype"]["name"], "Task");
     w.emu.stop().await;
 }
+
+#[tokio::test]
+async fn changes_made_while_deactivated_are_sent_on_reactivation() {
+    let w = world().await;
+    let uid = connect_remote(&w).await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    w.api(
+        "POST",
+        "/api/issues/TEST-2/exalate",
+        &alpha,
+        Some(json!({"connectionId": uid})),
+    )
+    .await;
+    let twin = eventually(&w, &w.beta, "project = SUP", |i| {
+        i["fields"]["summary"] == "Add dark mode to the settings page"
+    })
+    .await;
+    let twin_key = twin["key"].as_str().unwrap().to_owned();
+    let (s, _) = w
+        .api(
+            "POST",
+            &format!("/api/connections/{uid}/deactivate"),
+            &alpha,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    jira(
+        &w,
+        &w.alpha,
+        "PUT",
+        "/rest/api/3/issue/TEST-2",
+        Some(json!({"fields": {"summary": "Dark mode (changed while deactivated)"}})),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, v) = jira(
+        &w,
+        &w.beta,
+        "GET",
+        &format!("/rest/api/3/issue/{twin_key}?fields=summary"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        v["fields"]["summary"], "Add dark mode to the settings page",
+        "held back while deactivated"
+    );
+    let (s, _) = w
+        .api(
+            "POST",
+            &format!("/api/connections/{uid}/activate"),
+            &alpha,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    eventually(&w, &w.beta, &format!("key = {twin_key}"), |i| {
+        i["fields"]["summary"] == "Dark mode (changed while deactivated)"
+    })
+    .await;
+    w.emu.stop().await;
+}
+
+async fn comments_of(w: &World, site: &str, key: &str) -> Vec<Value> {
+    let (_, v) = jira(
+        w,
+        site,
+        "GET",
+        &format!("/rest/api/3/issue/{key}/comment"),
+        None,
+    )
+    .await;
+    v["comments"].as_array().cloned().unwrap_or_default()
+}
+
+fn text_of(c: &Value) -> String {
+    jira_emulator::render::adf_to_text(&c["body"])
+}
+
+async fn wait_comments(
+    w: &World,
+    site: &str,
+    key: &str,
+    pred: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let cs = comments_of(w, site, key).await;
+        if pred(&cs) {
+            return cs;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "comments on {key}: {cs:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn comments_are_mirrored_public_with_their_author_and_restricted_ones_stay_home() {
+    let w = world().await;
+    let uid = connect_remote(&w).await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    w.api(
+        "POST",
+        "/api/issues/TEST-1/exalate",
+        &alpha,
+        Some(json!({"connectionId": uid})),
+    )
+    .await;
+    let twin = eventually(&w, &w.beta, "project = SUP", |i| {
+        i["fields"]["summary"] == "Customer cannot log in after password reset"
+    })
+    .await;
+    let twin_key = twin["key"].as_str().unwrap().to_owned();
+    // The seeded comment came along, with its author's name.
+    let cs = wait_comments(&w, &w.beta, &twin_key, |cs| cs.len() == 1).await;
+    assert_eq!(
+        text_of(&cs[0]),
+        "Alice Admin wrote:\nI can reproduce this on Chrome and Firefox."
+    );
+    assert!(cs[0].get("visibility").is_none(), "created public");
+
+    // Add, then a restricted one (never sent), then edit and delete.
+    let (_, c) = jira(
+        &w,
+        &w.alpha,
+        "POST",
+        "/rest/api/3/issue/TEST-1/comment",
+        Some(json!({"body": adf("Second comment")})),
+    )
+    .await;
+    let cid = c["id"].as_str().unwrap().to_owned();
+    jira(&w, &w.alpha, "POST", "/rest/api/3/issue/TEST-1/comment", Some(json!({"body": adf("internal only"), "visibility": {"type": "role", "value": "Administrators"}}))).await;
+    wait_comments(&w, &w.beta, &twin_key, |cs| {
+        cs.iter().any(|c| text_of(c).ends_with("Second comment"))
+    })
+    .await;
+    jira(
+        &w,
+        &w.alpha,
+        "PUT",
+        &format!("/rest/api/3/issue/TEST-1/comment/{cid}"),
+        Some(json!({"body": adf("Second comment, edited")})),
+    )
+    .await;
+    wait_comments(&w, &w.beta, &twin_key, |cs| {
+        cs.iter()
+            .any(|c| text_of(c).ends_with("Second comment, edited"))
+    })
+    .await;
+    jira(
+        &w,
+        &w.alpha,
+        "DELETE",
+        &format!("/rest/api/3/issue/TEST-1/comment/{cid}"),
+        None,
+    )
+    .await;
+    let cs = wait_comments(&w, &w.beta, &twin_key, |cs| cs.len() == 1).await;
+    assert!(
+        cs.iter().all(|c| !text_of(c).contains("internal only")),
+        "a restricted comment never leaves its site"
+    );
+
+    // A comment on beta flows back to alpha; nothing is duplicated once things settle.
+    jira(
+        &w,
+        &w.beta,
+        "POST",
+        &format!("/rest/api/3/issue/{twin_key}/comment"),
+        Some(json!({"body": adf("Reply from support")})),
+    )
+    .await;
+    wait_comments(&w, &w.alpha, "TEST-1", |cs| {
+        cs.iter()
+            .any(|c| text_of(c) == "Alice Admin wrote:\nReply from support")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        comments_of(&w, &w.alpha, "TEST-1").await.len(),
+        3,
+        "original, restricted, reply"
+    );
+    assert_eq!(
+        comments_of(&w, &w.beta, &twin_key).await.len(),
+        2,
+        "twin of the original, reply"
+    );
+    w.emu.stop().await;
+}

@@ -16,7 +16,14 @@ pub struct Settings {
     pub jira: JiraSettings,
     pub connections: ConnectionSettings,
     pub peer: PeerSettings,
+    pub sync: SyncSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SyncSettings {
+    pub poll_ms: u64,
+    pub max_attachment_bytes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -104,11 +104,12 @@ impl Application {
             peer: connections.peer.clone(),
             base_url: settings.base_url().to_owned(),
             wake: Arc::new(tokio::sync::Notify::new()),
+            max_attachment_bytes: settings.sync.max_attachment_bytes,
         };
         // The sync worker: every replica runs one; outbox claims keep them from colliding.
         tokio::spawn(
             sync.clone()
-                .run_worker(std::time::Duration::from_millis(500)),
+                .run_worker(std::time::Duration::from_millis(settings.sync.poll_ms)),
         );
         let state = AppState {
             base_path: connect_jwt::base_path_of(settings.base_url()).into(),

@@ -6,6 +6,7 @@ mod m20261125_000001_create_tenants;
 mod m20261125_000002_create_connections;
 mod m20261125_000003_create_sync;
 mod m20261125_000004_create_comment_links;
+mod m20261125_000005_create_attachment_links;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_create_connections::Migration),
             Box::new(m20261125_000003_create_sync::Migration),
             Box::new(m20261125_000004_create_comment_links::Migration),
+            Box::new(m20261125_000005_create_attachment_links::Migration),
         ]
     }
 }

@@ -319,6 +319,45 @@ impl PeerClient {
         Ok(())
     }
 
+    /// A signed GET whose answer is streamed (attachment content).
+    pub async fn signed_get(
+        &self,
+        node: &str,
+        path: &str,
+        uid: &str,
+        secret: &[u8],
+    ) -> Result<reqwest::Response, PeerError> {
+        let node = self.check_node(node)?;
+        let ts = Utc::now().timestamp();
+        let mut n = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut n);
+        let nonce = hex::encode(n);
+        let sig = sign(secret, "GET", path, ts, &nonce, b"");
+        let resp = self
+            .http
+            .get(format!("{node}{path}"))
+            .timeout(Duration::from_secs(3600))
+            .header(H_CONNECTION, uid)
+            .header(H_TIMESTAMP, ts.to_string())
+            .header(H_NONCE, nonce)
+            .header(H_SIGNATURE, sig)
+            .send()
+            .await
+            .map_err(|e| PeerError::Unreachable(e.without_url().to_string()))?;
+        if resp.status().is_success() {
+            Ok(resp)
+        } else {
+            Err(PeerError::Remote {
+                status: resp.status().as_u16(),
+                code: "attachment_unavailable".into(),
+                message: format!(
+                    "the other side could not send the attachment (HTTP {})",
+                    resp.status()
+                ),
+            })
+        }
+    }
+
     /// POSTs `body` to `path` on `node`, signed with the connection's secret.
     pub async fn signed_post<T: DeserializeOwned>(
         &self,

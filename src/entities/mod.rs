@@ -1,6 +1,7 @@
 //! sea-orm entities, one file per table, in the shape `sea-orm-cli generate entity` writes them.
 //! Domain logic lives in the modules that own each table, not here.
 
+pub mod attachment_links;
 pub mod comment_links;
 pub mod connections;
 pub mod invitations;

@@ -1,3 +1,4 @@
+pub use super::attachment_links::Entity as AttachmentLinks;
 pub use super::comment_links::Entity as CommentLinks;
 pub use super::connections::Entity as Connections;
 pub use super::invitations::Entity as Invitations;

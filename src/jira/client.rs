@@ -347,6 +347,68 @@ impl JiraClient {
         self.post_json("/rest/api/3/permissions/check", &req).await
     }
 
+    /// The content of an attachment as a stream (`redirect=false`: no hop through the media host).
+    pub async fn download_attachment(&self, id: &str) -> Result<reqwest::Response, JiraError> {
+        self.send(
+            Method::GET,
+            &format!("/rest/api/3/attachment/content/{id}?redirect=false"),
+            None,
+        )
+        .await
+    }
+
+    /// Uploads one file as multipart field `file`, streaming `body` (it cannot be replayed, so a
+    /// failure is returned to the caller, whose message is retried as a whole).
+    pub async fn upload_attachment(
+        &self,
+        issue_id: &str,
+        filename: &str,
+        mime: &str,
+        len: u64,
+        body: reqwest::Body,
+    ) -> Result<serde_json::Value, JiraError> {
+        let url = format!("{}/rest/api/3/issue/{issue_id}/attachments", self.base_url);
+        let part =
+            reqwest::multipart::Part::stream_with_length(body, len).file_name(filename.to_owned());
+        let part = part
+            .mime_str(mime)
+            .map_err(|e| JiraError::Decode(e.to_string()))?;
+        let form = reqwest::multipart::Form::new().part("file", part);
+        let permit = self.budget.acquire().await;
+        let token = self.sign(&Method::POST, &url)?;
+        let resp = self
+            .shared
+            .http
+            .post(&url)
+            .header("Authorization", format!("JWT {token}"))
+            .header("X-Atlassian-Token", "no-check")
+            .multipart(form)
+            .send()
+            .await
+            .map_err(|e| JiraError::Network(e.without_url().to_string()))?;
+        drop(permit);
+        if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+            let wait = resp
+                .headers()
+                .get("Retry-After")
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after)
+                .unwrap_or(Duration::from_secs(1));
+            self.budget.pause(wait);
+            return Err(JiraError::RateLimited(wait));
+        }
+        if resp.status().is_server_error() {
+            return Err(JiraError::ServerError {
+                status: resp.status().as_u16(),
+                attempts: 1,
+            });
+        }
+        if !resp.status().is_success() {
+            return Err(client_error(resp).await);
+        }
+        decode(resp).await
+    }
+
     /// Whether `account_id` is a Jira administrator of this site (ADMINISTER).
     pub async fn is_admin(&self, account_id: &str) -> Result<bool, JiraError> {
         let grants = self.global_permissions(account_id, &["ADMINISTER"]).await?;

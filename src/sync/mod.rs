@@ -75,6 +75,7 @@ pub struct SyncService {
     pub peer: PeerClient,
     pub base_url: String,
     pub wake: Arc<Notify>,
+    pub max_attachment_bytes: u64,
 }
 
 const MAX_VISIBLE_ATTEMPTS: i32 = 5;
@@ -88,7 +89,7 @@ impl SyncService {
         let client = self.jira.for_tenant(t.clone())?;
         let issue: Value = client
             .get_json(&format!(
-                "/rest/api/3/issue/{key_or_id}?fields=summary,description,issuetype,project"
+                "/rest/api/3/issue/{key_or_id}?fields=summary,description,issuetype,project,attachment"
             ))
             .await?;
         let mut r = Replica::from_issue(&issue)
@@ -363,40 +364,22 @@ impl SyncService {
     }
 
     async fn deliver(&self, m: &sync_outbox::Model) -> Result<SyncAck> {
-        let conn = connections::Entity::find()
-            .filter(connections::Column::TenantId.eq(m.tenant_id))
-            .filter(connections::Column::Uid.eq(m.connection_uid.clone()))
-            .one(&self.db)
+        let t = self
+            .tenant(m.tenant_id)
             .await?
             .ok_or(SyncError::NoConnection)?;
-        let secret = conn
-            .peer_secret_enc
-            .as_deref()
-            .ok_or(SyncError::NoConnection)?;
-        let secret = self.secrets.decrypt(&conn.uid, secret)?;
-        let node = if conn.is_local {
-            self.base_url.clone()
-        } else {
-            let remote = conn
-                .remote_exalate_url
-                .clone()
-                .ok_or(SyncError::NoConnection)?;
-            remote
-                .rsplit_once("/e/")
-                .map(|(n, _)| n.to_owned())
-                .unwrap_or(remote)
-        };
-        let ack: SyncAck = self
+        let (node, secret) = self.other_node(&t, &m.connection_uid).await?;
+        let path = format!("/peer/connections/{}/sync", m.connection_uid);
+        Ok(self
             .peer
             .signed_post(
                 &node,
-                &format!("/peer/connections/{}/sync", conn.uid),
-                &conn.uid,
-                secret.expose(),
+                &path,
+                &m.connection_uid,
+                &secret,
                 m.payload.as_bytes(),
             )
-            .await?;
-        Ok(ack)
+            .await?)
     }
 
     async fn delivered(&self, m: &sync_outbox::Model, ack: SyncAck) -> Result<()> {
@@ -670,8 +653,8 @@ impl SyncService {
                                 .await?;
                             fields.insert("issuetype".into(), json!({"id": id}));
                         }
-                        // Comments are applied below, after the issue exists.
-                        Field::Comments => {}
+                        // Comments and attachments are applied below, after the issue exists.
+                        Field::Comments | Field::Attachments => {}
                     }
                 }
                 if !fields.is_empty() {
@@ -705,6 +688,9 @@ impl SyncService {
         if created || msg.changed.contains(&Field::Comments) {
             self.apply_comments(t, uid, &id, &msg.replica.comments)
                 .await?;
+        }
+        if created || msg.changed.contains(&Field::Attachments) {
+            self.apply_attachments(t, uid, &id, msg).await?;
         }
         // The twin's own replica after the write: its webhook will then find nothing to send.
         let (_, now_replica) = self.replica_of(t, &id).await?;
@@ -840,6 +826,167 @@ impl SyncService {
             cl::Entity::delete_by_id(link.id).exec(&self.db).await?;
         }
         Ok(())
+    }
+
+    /// Mirrors the other side's attachments: each new one is streamed from the other node (which
+    /// streams it from its Jira) straight into an upload here — never held whole in memory — with
+    /// its size checked and its SHA-256 recorded; deleted ones are deleted.
+    async fn apply_attachments(
+        &self,
+        t: &Arc<Tenant>,
+        uid: &str,
+        issue_id: &str,
+        msg: &SyncMessage,
+    ) -> Result<()> {
+        use crate::entities::attachment_links as al;
+        use futures_util::StreamExt;
+        use sha2::{Digest, Sha256};
+        let links = al::Entity::find()
+            .filter(al::Column::TenantId.eq(t.id))
+            .filter(al::Column::ConnectionUid.eq(uid))
+            .filter(al::Column::IssueId.eq(issue_id))
+            .all(&self.db)
+            .await?;
+        let client = self.jira.for_tenant(t.clone())?;
+        let wanted = &msg.replica.attachments;
+        for a in wanted
+            .iter()
+            .filter(|a| !links.iter().any(|l| l.twin_attachment_id == a.id))
+        {
+            if a.size > self.max_attachment_bytes {
+                tracing::warn!(file = %a.filename, size = a.size, "attachment over the size limit: not synced");
+                continue;
+            }
+            let (node, secret) = self.other_node(t, uid).await?;
+            let path = format!(
+                "/peer/connections/{uid}/issues/{}/attachments/{}",
+                msg.sender_issue_id, a.id
+            );
+            let resp = self.peer.signed_get(&node, &path, uid, &secret).await?;
+            let hasher = Arc::new(std::sync::Mutex::new((Sha256::new(), 0u64)));
+            let h = hasher.clone();
+            let stream = resp.bytes_stream().map(move |chunk| {
+                if let Ok(c) = &chunk {
+                    let mut g = h.lock().expect("hash lock");
+                    g.0.update(c);
+                    g.1 += c.len() as u64;
+                }
+                chunk
+            });
+            let uploaded = client
+                .upload_attachment(
+                    issue_id,
+                    &a.filename,
+                    &a.mime_type,
+                    a.size,
+                    reqwest::Body::wrap_stream(stream),
+                )
+                .await?;
+            let (hash, bytes) = {
+                let g = hasher.lock().expect("hash lock");
+                (hex::encode(g.0.clone().finalize()), g.1)
+            };
+            let new_id = uploaded[0]["id"].as_str().unwrap_or_default().to_owned();
+            if bytes != a.size || uploaded[0]["size"].as_u64() != Some(a.size) {
+                let _ = client
+                    .send(
+                        reqwest::Method::DELETE,
+                        &format!("/rest/api/3/attachment/{new_id}"),
+                        None,
+                    )
+                    .await;
+                return Err(SyncError::Invalid(format!(
+                    "{} arrived incomplete ({bytes} of {} bytes)",
+                    a.filename, a.size
+                )));
+            }
+            al::ActiveModel {
+                tenant_id: Set(t.id),
+                connection_uid: Set(uid.to_owned()),
+                issue_id: Set(issue_id.to_owned()),
+                attachment_id: Set(new_id),
+                twin_attachment_id: Set(a.id.clone()),
+                sha256: Set(hash),
+                created_at: Set(Utc::now().fixed_offset()),
+                ..Default::default()
+            }
+            .insert(&self.db)
+            .await?;
+        }
+        for link in links
+            .iter()
+            .filter(|l| !wanted.iter().any(|a| a.id == l.twin_attachment_id))
+        {
+            match client
+                .send(
+                    reqwest::Method::DELETE,
+                    &format!("/rest/api/3/attachment/{}", link.attachment_id),
+                    None,
+                )
+                .await
+            {
+                Ok(_) | Err(JiraError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+            al::Entity::delete_by_id(link.id).exec(&self.db).await?;
+        }
+        Ok(())
+    }
+
+    /// The node and secret to reach the other end of a connection (this node for a local one).
+    async fn other_node(&self, t: &Tenant, uid: &str) -> Result<(String, Vec<u8>)> {
+        let conn = self.end(t.id, uid).await?.ok_or(SyncError::NoConnection)?;
+        let secret = conn
+            .peer_secret_enc
+            .as_deref()
+            .ok_or(SyncError::NoConnection)?;
+        let secret = self.secrets.decrypt(&conn.uid, secret)?.expose().to_vec();
+        let node = if conn.is_local {
+            self.base_url.clone()
+        } else {
+            let remote = conn
+                .remote_exalate_url
+                .clone()
+                .ok_or(SyncError::NoConnection)?;
+            remote
+                .rsplit_once("/e/")
+                .map(|(n, _)| n.to_owned())
+                .unwrap_or(remote)
+        };
+        Ok((node, secret))
+    }
+
+    /// Serves an attachment of a synced issue to the other end of the connection (the caller has
+    /// verified the signature): only attachments of issues this connection syncs.
+    pub async fn attachment_for_peer(
+        &self,
+        uid: &str,
+        issue_id: &str,
+        attachment_id: &str,
+    ) -> Result<reqwest::Response> {
+        let rows = synced_issues::Entity::find()
+            .filter(synced_issues::Column::ConnectionUid.eq(uid))
+            .filter(synced_issues::Column::IssueId.eq(issue_id))
+            .all(&self.db)
+            .await?;
+        for row in rows {
+            let Some(t) = self.tenant(row.tenant_id).await? else {
+                continue;
+            };
+            let client = self.jira.for_tenant(t.clone())?;
+            let issue: Value = client
+                .get_json(&format!("/rest/api/3/issue/{issue_id}?fields=attachment"))
+                .await?;
+            let has = issue["fields"]["attachment"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|a| a["id"].as_str() == Some(attachment_id));
+            if has {
+                return Ok(client.download_attachment(attachment_id).await?);
+            }
+        }
+        Err(SyncError::NoConnection)
     }
 
     /// Basic-mode rule: the same issue type by name, else the project's default type, else Task.

@@ -16,6 +16,18 @@ pub struct Replica {
     /// comments the app itself wrote are twins of the other side's).
     #[serde(default)]
     pub comments: Vec<ReplicaComment>,
+    /// Attachments added by people on this side.
+    #[serde(default)]
+    pub attachments: Vec<ReplicaAttachment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicaAttachment {
+    pub id: String,
+    pub filename: String,
+    pub size: u64,
+    pub mime_type: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,6 +74,7 @@ pub enum Field {
     Description,
     IssueType,
     Comments,
+    Attachments,
 }
 
 impl Replica {
@@ -76,6 +89,24 @@ impl Replica {
                 .map(strip_media),
             issue_type: f.get("issuetype")?.get("name")?.as_str()?.to_owned(),
             comments: Vec::new(),
+            attachments: f
+                .get("attachment")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|a| a["author"]["accountType"] != "app")
+                .filter_map(|a| {
+                    Some(ReplicaAttachment {
+                        id: a.get("id")?.as_str()?.to_owned(),
+                        filename: a.get("filename")?.as_str()?.to_owned(),
+                        size: a.get("size")?.as_u64()?,
+                        mime_type: a["mimeType"]
+                            .as_str()
+                            .unwrap_or("application/octet-stream")
+                            .to_owned(),
+                    })
+                })
+                .collect(),
         })
     }
 
@@ -87,6 +118,7 @@ impl Replica {
                 Field::Description,
                 Field::IssueType,
                 Field::Comments,
+                Field::Attachments,
             ];
         };
         let mut out = Vec::new();
@@ -101,6 +133,9 @@ impl Replica {
         }
         if p.comments != self.comments {
             out.push(Field::Comments);
+        }
+        if p.attachments != self.attachments {
+            out.push(Field::Attachments);
         }
         out
     }
@@ -138,7 +173,7 @@ mod tests {
         let issue =
             json!({"fields": {"summary": "S", "description": null, "issuetype": {"name": "Bug"}}});
         let r = Replica::from_issue(&issue).unwrap();
-        assert_eq!(r.changed_since(None).len(), 4);
+        assert_eq!(r.changed_since(None).len(), 5);
         assert!(r.changed_since(Some(&r)).is_empty());
         let mut r2 = r.clone();
         r2.summary = "T".into();

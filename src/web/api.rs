@@ -87,6 +87,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/peer/discover", web::get().to(peer_discover))
         .route("/peer/invitations/inspect", web::post().to(peer_inspect))
         .route("/peer/invitations/accept", web::post().to(peer_accept))
+        .route(
+            "/peer/connections/{uid}/issues/{issue}/attachments/{attachment}",
+            web::get().to(peer_attachment),
+        )
         .route("/peer/connections/{uid}/sync", web::post().to(peer_sync))
         .route(
             "/peer/connections/{uid}/status",
@@ -483,6 +487,34 @@ async fn peer_sync(
     let raw = String::from_utf8_lossy(&body);
     let ack = state.sync.receive(&uid, msg, &raw).await?;
     Ok(HttpResponse::Ok().json(ack))
+}
+
+/// Streams an attachment of a synced issue to the other end (signed GET), straight from Jira.
+async fn peer_attachment(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (uid, issue, attachment) = path.into_inner();
+    verify_peer(&state, &req, &uid, b"").await?;
+    let resp = state
+        .sync
+        .attachment_for_peer(&uid, &issue, &attachment)
+        .await?;
+    let mut out = HttpResponse::Ok();
+    if let Some(ct) = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+    {
+        out.content_type(ct.to_owned());
+    }
+    let len = resp.content_length();
+    let stream = resp.bytes_stream();
+    Ok(match len {
+        Some(n) => out.body(actix_web::body::SizedStream::new(n, stream)),
+        None => out.streaming(stream),
+    })
 }
 
 /// An Exalate URL opened in a browser: what it is, and how to use it.

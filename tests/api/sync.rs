@@ -472,3 +472,124 @@ async fn comments_are_mirrored_public_with_their_author_and_restricted_ones_stay
     );
     w.emu.stop().await;
 }
+
+async fn attach(w: &World, site: &str, key: &str, name: &str, bytes: Vec<u8>) -> String {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes)
+            .file_name(name.to_owned())
+            .mime_str("application/octet-stream")
+            .unwrap(),
+    );
+    let resp = w
+        .app
+        .http
+        .post(format!("{site}/rest/api/3/issue/{key}/attachments"))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .header("X-Atlassian-Token", "no-check")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let v: Value = resp.json().await.unwrap();
+    v[0]["id"].as_str().unwrap().to_owned()
+}
+
+/// The stored attachments of an issue (filename → SHA-256), from the emulator's control API.
+async fn stored_attachments(w: &World, site: &str, key: &str) -> Vec<(String, String)> {
+    let v: Value = w
+        .app
+        .http
+        .get(format!("{site}/_emulator/issues/{key}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["attachments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            (
+                a["filename"].as_str().unwrap().to_owned(),
+                a["sha256"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn attachments_are_copied_byte_for_byte_and_deletions_follow() {
+    let w = world().await;
+    let uid = connect_remote(&w).await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let att = attach(&w, &w.alpha, "TEST-1", "screenshot.bin", data).await;
+    w.api(
+        "POST",
+        "/api/issues/TEST-1/exalate",
+        &alpha,
+        Some(json!({"connectionId": uid})),
+    )
+    .await;
+    let twin = eventually(&w, &w.beta, "project = SUP", |i| {
+        i["fields"]["summary"] == "Customer cannot log in after password reset"
+    })
+    .await;
+    let twin_key = twin["key"].as_str().unwrap().to_owned();
+    let started = Instant::now();
+    let source = stored_attachments(&w, &w.alpha, "TEST-1").await;
+    loop {
+        let copied = stored_attachments(&w, &w.beta, &twin_key).await;
+        if !copied.is_empty() {
+            assert_eq!(copied, source, "same name, same bytes");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "attachment never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // One added on beta goes to alpha; deleting the original on alpha deletes its twin.
+    attach(
+        &w,
+        &w.beta,
+        &twin_key,
+        "reply.txt",
+        b"from support".to_vec(),
+    )
+    .await;
+    jira(
+        &w,
+        &w.alpha,
+        "DELETE",
+        &format!("/rest/api/3/attachment/{att}"),
+        None,
+    )
+    .await;
+    let started = Instant::now();
+    loop {
+        let a = stored_attachments(&w, &w.alpha, "TEST-1").await;
+        let b = stored_attachments(&w, &w.beta, &twin_key).await;
+        if a.len() == 1 && a[0].0 == "reply.txt" && b.len() == 1 && b[0].0 == "reply.txt" {
+            assert_eq!(a, b);
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "alpha {a:?} beta {b:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        stored_attachments(&w, &w.alpha, "TEST-1").await.len(),
+        1,
+        "nothing duplicated"
+    );
+    assert_eq!(stored_attachments(&w, &w.beta, &twin_key).await.len(), 1);
+    w.emu.stop().await;
+}

@@ -23,6 +23,7 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct SyncSettings {
     pub poll_ms: u64,
+    pub retry_base_ms: u64,
     pub max_attachment_bytes: u64,
 }
 

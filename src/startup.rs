@@ -105,6 +105,7 @@ impl Application {
             base_url: settings.base_url().to_owned(),
             wake: Arc::new(tokio::sync::Notify::new()),
             max_attachment_bytes: settings.sync.max_attachment_bytes,
+            retry_base_ms: settings.sync.retry_base_ms,
         };
         // The sync worker: every replica runs one; outbox claims keep them from colliding.
         tokio::spawn(

@@ -76,6 +76,7 @@ pub struct SyncService {
     pub base_url: String,
     pub wake: Arc<Notify>,
     pub max_attachment_bytes: u64,
+    pub retry_base_ms: u64,
 }
 
 const MAX_VISIBLE_ATTEMPTS: i32 = 5;
@@ -434,7 +435,11 @@ impl SyncService {
 
     async fn failed(&self, m: &sync_outbox::Model, e: &SyncError) -> Result<()> {
         let attempts = m.attempts + 1;
-        let backoff = Duration::from_millis((500u64 << attempts.min(9) as u64).min(300_000));
+        let backoff = Duration::from_millis(
+            self.retry_base_ms
+                .saturating_mul(1u64 << attempts.min(16) as u64)
+                .min(300_000),
+        );
         let next =
             Utc::now().fixed_offset() + chrono::Duration::from_std(backoff).unwrap_or_default();
         tracing::warn!(uid = %m.connection_uid, issue = %m.issue_id, attempts, error = %e, "sync message not delivered");
@@ -1038,5 +1043,140 @@ impl SyncService {
             .filter(synced_issues::Column::IssueId.eq(issue_id))
             .all(&self.db)
             .await?)
+    }
+}
+impl SyncService {
+    /// The Sync Queue page: what waits to go out and what was received but not applied.
+    pub async fn queue(&self, t: &Tenant) -> Result<Value> {
+        let names = self.connection_names(t).await?;
+        let name = |uid: &str| {
+            names
+                .iter()
+                .find(|(u, _)| u == uid)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default()
+        };
+        let outgoing = sync_outbox::Entity::find()
+            .filter(sync_outbox::Column::TenantId.eq(t.id))
+            .filter(sync_outbox::Column::DoneAt.is_null())
+            .order_by_asc(sync_outbox::Column::Id)
+            .limit(500)
+            .all(&self.db)
+            .await?;
+        let incoming = sync_inbox::Entity::find()
+            .filter(sync_inbox::Column::TenantId.eq(t.id))
+            .filter(sync_inbox::Column::AppliedAt.is_null())
+            .order_by_asc(sync_inbox::Column::Id)
+            .limit(500)
+            .all(&self.db)
+            .await?;
+        let keys = synced_issues::Entity::find()
+            .filter(synced_issues::Column::TenantId.eq(t.id))
+            .all(&self.db)
+            .await?;
+        let key_of = |uid: &str, issue: &str| {
+            keys.iter()
+                .find(|k| k.connection_uid == uid && k.issue_id == issue)
+                .map(|k| k.issue_key.clone())
+                .unwrap_or_else(|| issue.to_owned())
+        };
+        let mut summary = Vec::new();
+        for (uid, cname) in &names {
+            let out: Vec<_> = outgoing
+                .iter()
+                .filter(|m| &m.connection_uid == uid)
+                .collect();
+            let inc: Vec<_> = incoming
+                .iter()
+                .filter(|m| &m.connection_uid == uid)
+                .collect();
+            let oldest = out
+                .iter()
+                .map(|m| m.created_at)
+                .chain(inc.iter().map(|m| m.received_at))
+                .min();
+            summary.push(json!({"connectionId": uid, "connectionName": cname, "outgoing": out.len(), "incoming": inc.len(),
+                                "oldest": oldest.map(|o| o.to_rfc3339())}));
+        }
+        Ok(json!({
+            "summary": summary,
+            "outgoing": outgoing.iter().map(|m| json!({
+                "connectionId": m.connection_uid, "connectionName": name(&m.connection_uid),
+                "issueKey": key_of(&m.connection_uid, &m.issue_id), "seq": m.seq, "attempts": m.attempts,
+                "lastError": m.last_error, "createdAt": m.created_at.to_rfc3339(), "nextAttemptAt": m.next_attempt_at.to_rfc3339()})).collect::<Vec<_>>(),
+            "incoming": incoming.iter().map(|m| {
+                let sender_key = serde_json::from_str::<SyncMessage>(&m.payload).map(|s| s.sender_issue_key).unwrap_or_default();
+                json!({"connectionId": m.connection_uid, "connectionName": name(&m.connection_uid),
+                       "senderIssueKey": sender_key, "seq": m.seq, "receivedAt": m.received_at.to_rfc3339()})
+            }).collect::<Vec<_>>(),
+        }))
+    }
+
+    async fn connection_names(&self, t: &Tenant) -> Result<Vec<(String, String)>> {
+        Ok(connections::Entity::find()
+            .filter(connections::Column::TenantId.eq(t.id))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|c| (c.uid, c.name))
+            .collect())
+    }
+
+    /// The Errors page: twins whose messages failed several times.
+    pub async fn errors(&self, t: &Tenant) -> Result<Value> {
+        let names = self.connection_names(t).await?;
+        let rows = synced_issues::Entity::find()
+            .filter(synced_issues::Column::TenantId.eq(t.id))
+            .filter(synced_issues::Column::Status.eq("error"))
+            .order_by_desc(synced_issues::Column::UpdatedAt)
+            .all(&self.db)
+            .await?;
+        Ok(json!({"errors": rows.iter().map(|r| json!({
+            "id": r.id.to_string(), "connectionId": r.connection_uid,
+            "connectionName": names.iter().find(|(u, _)| *u == r.connection_uid).map(|(_, n)| n.clone()),
+            "issueKey": r.issue_key, "twinKey": r.twin_key, "when": r.updated_at.to_rfc3339(), "cause": r.error,
+        })).collect::<Vec<_>>()}))
+    }
+
+    async fn own_row(&self, t: &Tenant, id: &str) -> Result<synced_issues::Model> {
+        let id: i64 = id.parse().map_err(|_| SyncError::NoConnection)?;
+        synced_issues::Entity::find_by_id(id)
+            .filter(synced_issues::Column::TenantId.eq(t.id))
+            .one(&self.db)
+            .await?
+            .ok_or(SyncError::NoConnection)
+    }
+
+    /// Retry: the twin's waiting messages go out now, and it shows In Progress again.
+    pub async fn retry(&self, t: &Tenant, id: &str) -> Result<()> {
+        let row = self.own_row(t, id).await?;
+        let now = Utc::now().fixed_offset();
+        sync_outbox::Entity::update_many()
+            .col_expr(sync_outbox::Column::NextAttemptAt, Expr::value(now))
+            .col_expr(sync_outbox::Column::Attempts, Expr::value(0))
+            .filter(sync_outbox::Column::TenantId.eq(t.id))
+            .filter(sync_outbox::Column::ConnectionUid.eq(row.connection_uid.clone()))
+            .filter(sync_outbox::Column::IssueId.eq(row.issue_id.clone()))
+            .filter(sync_outbox::Column::DoneAt.is_null())
+            .exec(&self.db)
+            .await?;
+        let mut a: synced_issues::ActiveModel = row.into();
+        a.status = Set("in_progress".into());
+        a.error = Set(None);
+        a.updated_at = Set(now);
+        a.update(&self.db).await?;
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Resolve: the admin accepts the error; it leaves the Errors page (messages stay queued).
+    pub async fn resolve(&self, t: &Tenant, id: &str) -> Result<()> {
+        let row = self.own_row(t, id).await?;
+        let mut a: synced_issues::ActiveModel = row.into();
+        a.status = Set("synchronized".into());
+        a.error = Set(None);
+        a.updated_at = Set(Utc::now().fixed_offset());
+        a.update(&self.db).await?;
+        Ok(())
     }
 }

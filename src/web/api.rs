@@ -84,6 +84,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/api/connect-requests/{code}/accept",
             web::post().to(accept_request),
         )
+        .route("/api/sync/queue", web::get().to(sync_queue))
+        .route("/api/sync/errors", web::get().to(sync_errors))
+        .route("/api/sync/errors/{id}/retry", web::post().to(sync_retry))
+        .route(
+            "/api/sync/errors/{id}/resolve",
+            web::post().to(sync_resolve),
+        )
         .route("/peer/discover", web::get().to(peer_discover))
         .route("/peer/invitations/inspect", web::post().to(peer_inspect))
         .route("/peer/invitations/accept", web::post().to(peer_accept))
@@ -487,6 +494,54 @@ async fn peer_sync(
     let raw = String::from_utf8_lossy(&body);
     let ack = state.sync.receive(&uid, msg, &raw).await?;
     Ok(HttpResponse::Ok().json(ack))
+}
+
+async fn sync_queue(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .connections
+        .require_admin(&auth.tenant, account(&auth))
+        .await?;
+    Ok(HttpResponse::Ok().json(state.sync.queue(&auth.tenant).await?))
+}
+
+async fn sync_errors(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .connections
+        .require_admin(&auth.tenant, account(&auth))
+        .await?;
+    Ok(HttpResponse::Ok().json(state.sync.errors(&auth.tenant).await?))
+}
+
+async fn sync_retry(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .connections
+        .require_admin(&auth.tenant, account(&auth))
+        .await?;
+    state.sync.retry(&auth.tenant, &id).await?;
+    Ok(HttpResponse::Ok().json(json!({"status": "in_progress"})))
+}
+
+async fn sync_resolve(
+    state: web::Data<AppState>,
+    ContextJwt(auth): ContextJwt,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .connections
+        .require_admin(&auth.tenant, account(&auth))
+        .await?;
+    state.sync.resolve(&auth.tenant, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Streams an attachment of a synced issue to the other end (signed GET), straight from Jira.

@@ -593,3 +593,101 @@ async fn attachments_are_copied_byte_for_byte_and_deletions_follow() {
     assert_eq!(stored_attachments(&w, &w.beta, &twin_key).await.len(), 1);
     w.emu.stop().await;
 }
+
+#[tokio::test]
+async fn failures_show_in_errors_and_retry_delivers_once_the_cause_is_fixed() {
+    let w = crate::connections::world_with(|s| {
+        s.sync.retry_base_ms = 20;
+        s.sync.poll_ms = 50;
+    })
+    .await;
+    let uid = connect_remote(&w).await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    // Beta's Jira refuses to create issues for now.
+    let faults = format!("{}/_emulator/faults", w.beta);
+    w.app.http.put(&faults).json(&json!({"rules": [{"pathPrefix": "/rest/api/3/issue", "method": "POST", "kind": "error", "status": 503}]})).send().await.unwrap();
+    let (s, _) = w
+        .api(
+            "POST",
+            "/api/issues/TEST-1/exalate",
+            &alpha,
+            Some(json!({"connectionId": uid})),
+        )
+        .await;
+    assert_eq!(s, 202);
+    let started = Instant::now();
+    let error_id = loop {
+        let (_, v) = w.api("GET", "/api/sync/errors", &alpha, None).await;
+        if let Some(e) = v["errors"].as_array().and_then(|a| a.first()) {
+            assert_eq!(e["issueKey"], "TEST-1");
+            assert!(!e["cause"].as_str().unwrap_or("").is_empty());
+            break e["id"].as_str().unwrap().to_owned();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no error shown: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (_, q) = w.api("GET", "/api/sync/queue", &alpha, None).await;
+    assert_eq!(q["summary"][0]["outgoing"], 1, "{q}");
+    assert_eq!(q["outgoing"][0]["issueKey"], "TEST-1");
+    let (_, st) = w
+        .api("GET", "/api/issues/TEST-1/status", &alpha, None)
+        .await;
+    assert_eq!(st["syncs"][0]["status"], "error");
+    // Non-admins cannot see or retry.
+    let user = w.token(&w.alpha, ("user@example.com", "user-token")).await;
+    let (s, _) = w
+        .api(
+            "POST",
+            &format!("/api/sync/errors/{error_id}/retry"),
+            &user,
+            None,
+        )
+        .await;
+    assert_eq!(s, 403);
+    // Fixed: Retry delivers, the error and the queue empty, one issue arrives.
+    w.app.http.delete(&faults).send().await.unwrap();
+    let (s, _) = w
+        .api(
+            "POST",
+            &format!("/api/sync/errors/{error_id}/retry"),
+            &alpha,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    eventually(&w, &w.beta, "project = SUP", |i| {
+        i["fields"]["summary"] == "Customer cannot log in after password reset"
+    })
+    .await;
+    let started = Instant::now();
+    loop {
+        let (_, q) = w.api("GET", "/api/sync/queue", &alpha, None).await;
+        let (_, e) = w.api("GET", "/api/sync/errors", &alpha, None).await;
+        if q["outgoing"].as_array().unwrap().is_empty()
+            && e["errors"].as_array().unwrap().is_empty()
+        {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{q} {e}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, found) = jira(
+        &w,
+        &w.beta,
+        "POST",
+        "/rest/api/3/search/jql",
+        Some(json!({"jql": "project = SUP", "fields": ["summary"]})),
+    )
+    .await;
+    let copies = found["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["fields"]["summary"] == "Customer cannot log in after password reset")
+        .count();
+    assert_eq!(copies, 1, "exactly one twin");
+    w.emu.stop().await;
+}

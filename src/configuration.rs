@@ -24,6 +24,7 @@ pub struct Settings {
 pub struct SyncSettings {
     pub poll_ms: u64,
     pub retry_base_ms: u64,
+    pub reconcile_secs: u64,
     pub max_attachment_bytes: u64,
 }
 

@@ -112,6 +112,9 @@ impl Application {
             sync.clone()
                 .run_worker(std::time::Duration::from_millis(settings.sync.poll_ms)),
         );
+        tokio::spawn(sync.clone().run_reconciler(std::time::Duration::from_secs(
+            settings.sync.reconcile_secs.max(1),
+        )));
         let state = AppState {
             base_path: connect_jwt::base_path_of(settings.base_url()).into(),
             tenants,

@@ -260,6 +260,12 @@ impl SyncService {
         let Some(issue_id) = body["issue"]["id"].as_str() else {
             return Ok(());
         };
+        self.issue_changed(t, issue_id).await
+    }
+
+    /// For every synced twin of `issue_id`, rebuilds the replica and sends what changed (from a
+    /// webhook or the reconciliation poll; running twice sends nothing the second time).
+    pub async fn issue_changed(&self, t: &Arc<Tenant>, issue_id: &str) -> Result<()> {
         let rows = synced_issues::Entity::find()
             .filter(synced_issues::Column::TenantId.eq(t.id))
             .filter(synced_issues::Column::IssueId.eq(issue_id))
@@ -285,6 +291,69 @@ impl SyncService {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Webhooks can be lost: every `interval`, ask Jira (JQL) which issues of the synced projects
+    /// changed recently and treat each synced one as if its webhook had arrived.
+    pub async fn run_reconciler(self, interval: Duration) {
+        loop {
+            tokio::time::sleep(interval).await;
+            if let Err(e) = self.reconcile_once(interval).await {
+                tracing::warn!(error = %e, "reconciliation poll failed");
+            }
+        }
+    }
+
+    pub async fn reconcile_once(&self, interval: Duration) -> Result<usize> {
+        let rows = synced_issues::Entity::find().all(&self.db).await?;
+        let mut by_tenant: std::collections::BTreeMap<i64, std::collections::BTreeSet<String>> =
+            Default::default();
+        for r in &rows {
+            by_tenant
+                .entry(r.tenant_id)
+                .or_default()
+                .insert(project_of(&r.issue_key).to_owned());
+        }
+        // JQL dates have minute precision: look back at least two minutes.
+        let minutes = (interval.as_secs() / 60 + 2).max(2);
+        let mut touched = 0;
+        for (tenant_id, projects) in by_tenant {
+            let Some(t) = self.tenant(tenant_id).await? else {
+                continue;
+            };
+            let client = self.jira.for_tenant(t.clone())?;
+            let list = projects
+                .iter()
+                .map(|p| format!("\"{p}\""))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let jql =
+                format!("project in ({list}) AND updated >= -{minutes}m ORDER BY updated ASC");
+            let mut token: Option<String> = None;
+            loop {
+                let mut body = json!({"jql": jql, "maxResults": 500, "fields": ["id"]});
+                if let Some(tk) = &token {
+                    body["nextPageToken"] = json!(tk);
+                }
+                let page: Value = client.post_json("/rest/api/3/search/jql", &body).await?;
+                for issue in page["issues"].as_array().into_iter().flatten() {
+                    if let Some(id) = issue["id"].as_str() {
+                        if rows
+                            .iter()
+                            .any(|r| r.tenant_id == tenant_id && r.issue_id == id)
+                        {
+                            self.issue_changed(&t, id).await?;
+                            touched += 1;
+                        }
+                    }
+                }
+                match page["nextPageToken"].as_str() {
+                    Some(tk) => token = Some(tk.to_owned()),
+                    None => break,
+                }
+            }
+        }
+        Ok(touched)
     }
 
     // ------------------------------------------------------------------ worker

@@ -97,6 +97,9 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
     settings.connect.install_keys_url = keys.uri();
     settings.jira.allowed_hosts = vec!["*.atlassian.net".into(), "127.0.0.1".into()];
     settings.jira.allow_http = true;
+    // Tests wait on real time: retry and poll quickly (production backs off from 500 ms).
+    settings.sync.retry_base_ms = 50;
+    settings.sync.poll_ms = 100;
     customise(&mut settings);
     let base_url = settings.server.base_url.clone();
 

@@ -691,3 +691,71 @@ async fn failures_show_in_errors_and_retry_delivers_once_the_cause_is_fixed() {
     assert_eq!(copies, 1, "exactly one twin");
     w.emu.stop().await;
 }
+
+#[tokio::test]
+async fn a_dropped_webhook_is_caught_by_the_reconciliation_poll_and_duplicates_change_nothing() {
+    let w = crate::connections::world_with(|s| s.sync.reconcile_secs = 1).await;
+    let uid = connect_remote(&w).await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    w.api(
+        "POST",
+        "/api/issues/TEST-2/exalate",
+        &alpha,
+        Some(json!({"connectionId": uid})),
+    )
+    .await;
+    let twin = eventually(&w, &w.beta, "project = SUP", |i| {
+        i["fields"]["summary"] == "Add dark mode to the settings page"
+    })
+    .await;
+    let twin_key = twin["key"].as_str().unwrap().to_owned();
+    // Every webhook of alpha is lost from now on.
+    let faults = format!("{}/_emulator/faults", w.alpha);
+    w.app
+        .http
+        .put(&faults)
+        .json(&json!({"webhooks": {"dropProbability": 1.0}}))
+        .send()
+        .await
+        .unwrap();
+    jira(
+        &w,
+        &w.alpha,
+        "PUT",
+        "/rest/api/3/issue/TEST-2",
+        Some(json!({"fields": {"summary": "Dark mode (webhook lost)"}})),
+    )
+    .await;
+    eventually(&w, &w.beta, &format!("key = {twin_key}"), |i| {
+        i["fields"]["summary"] == "Dark mode (webhook lost)"
+    })
+    .await;
+    // Every webhook duplicated: still one comment on the other side.
+    w.app
+        .http
+        .put(&faults)
+        .json(&json!({"webhooks": {"duplicateProbability": 1.0}}))
+        .send()
+        .await
+        .unwrap();
+    jira(
+        &w,
+        &w.alpha,
+        "POST",
+        "/rest/api/3/issue/TEST-2/comment",
+        Some(json!({"body": adf("said once")})),
+    )
+    .await;
+    wait_comments(&w, &w.beta, &twin_key, |cs| {
+        cs.iter().any(|c| text_of(c).ends_with("said once"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let said: Vec<_> = comments_of(&w, &w.beta, &twin_key)
+        .await
+        .into_iter()
+        .filter(|c| text_of(c).ends_with("said once"))
+        .collect();
+    assert_eq!(said.len(), 1);
+    w.emu.stop().await;
+}

@@ -163,6 +163,12 @@ try {
     await accept.getByRole("button", { name: "Exalate", exact: true }).click();
     await expectText(accept, "is being synchronized");
     await shot(page, "yes-8-first-issue");
+    // The issue panel of SUP-1 on beta turns Synchronized, with its twin.
+    await page.goto(`${demo.beta}/browse/SUP-1`);
+    await page.click('[data-glance="exalate-sync-status"]');
+    const glance = page.frameLocator('iframe[data-module-key="exalate-sync-status"]');
+    await expectText(glance, "Synchronized", 30000);
+    await shot(page, "yes-8b-issue-panel-synchronized");
     // Both Connections lists show it Active.
     await page.goto(`${demo.beta}/plugins/servlet/ac/${APP}/exalate-console`);
     const betaConsole = page.frameLocator("#app-frame");
@@ -172,6 +178,11 @@ try {
     const alphaConsole = await openConsole(page);
     await connectionRow(alphaConsole, "Active");
     await shot(page, "yes-10-alpha-connections");
+    // The twin of SUP-1 exists on alpha, in TEST, with its summary and description.
+    await page.goto(`${demo.alpha}/projects/TEST`);
+    await page.getByRole("row", { name: /Printer on floor 3 is out of toner/ }).getByRole("link").first().click();
+    await page.getByText("Please replace the toner cartridge.").first().waitFor({ timeout: 15000 });
+    await shot(page, "yes-11-twin-on-alpha");
     await page.context().close();
   });
 

@@ -185,7 +185,7 @@ impl Parser {
             Some(Tok::Word(w)) | Some(Tok::Str(w)) => w.to_lowercase(),
             other => return Err(format!("expecting a field name but got {other:?}")),
         };
-        if !FIELDS.contains(&field.as_str()) {
+        if !FIELDS.contains(&field.as_str()) && !field.starts_with("issue.property[") {
             return Err(format!(
                 "Field '{field}' does not exist or you do not have permission to view it."
             ));
@@ -372,6 +372,41 @@ fn eval(e: &Expr, i: &Issue, d: &SiteData, now: DateTime<Utc>) -> Result<bool, S
         Expr::Not(a) => !eval(a, i, d, now)?,
         Expr::Clause { field, op, values } => {
             let field = field.as_str();
+            // issue.property[KEY].PATH: a value inside an issue entity property.
+            if let Some(rest) = field.strip_prefix("issue.property[") {
+                let (key, path) = rest.split_once(']').unwrap_or((rest, ""));
+                let mut v = i
+                    .properties
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v);
+                for part in path
+                    .trim_start_matches('.')
+                    .split('.')
+                    .filter(|p| !p.is_empty())
+                {
+                    v = v.and_then(|x| x.as_object()).and_then(|o| {
+                        o.iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(part))
+                            .map(|(_, v)| v)
+                    });
+                }
+                let actual = v.map(|x| {
+                    x.as_str()
+                        .map(str::to_lowercase)
+                        .unwrap_or_else(|| x.to_string().to_lowercase())
+                });
+                let hit = actual.is_some_and(|a| values.iter().any(|w| w.to_lowercase() == a));
+                return Ok(match op.as_str() {
+                    "=" | "in" => hit,
+                    "!=" | "not in" => !hit,
+                    _ => {
+                        return Err(format!(
+                            "The operator '{op}' is not supported by the '{field}' field."
+                        ))
+                    }
+                });
+            }
             match field {
                 "created" | "updated" | "createddate" | "updateddate" => {
                     let at = if field.starts_with("created") {
@@ -478,6 +513,15 @@ mod tests {
         assert_eq!(keys("updated >= \"2000/01/01\" and (project = SUP or key = TEST-1) order by updated desc, key").len(), 2);
         assert_eq!(keys("summary ~ toner"), ["SUP-1"]);
         assert_eq!(keys("NOT project = TEST"), ["SUP-1"]);
+        let mut d = data();
+        let id = *d.issues.keys().next().unwrap();
+        d.issues.get_mut(&id).unwrap().properties.insert(
+            "exalate.twin".into(),
+            serde_json::json!({"origin": "c1:10001"}),
+        );
+        let q =
+            parse("project = TEST AND issue.property[exalate.twin].origin = \"c1:10001\"").unwrap();
+        assert_eq!(q.run(&d, Utc::now()).unwrap(), vec![id]);
     }
 
     #[test]

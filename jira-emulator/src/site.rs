@@ -234,6 +234,19 @@ impl Site {
                 errors,
             });
         }
+        // Entity properties set in the same call, as Jira allows (`properties: [{key, value}]`).
+        let mut properties = std::collections::BTreeMap::new();
+        for prop in body
+            .get("properties")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let key = prop.get("key").and_then(Value::as_str).unwrap_or("");
+            let value = prop.get("value").cloned().unwrap_or(Value::Null);
+            check_property(key, &value)?;
+            properties.insert(key.to_owned(), value);
+        }
         let (project, issue_type_id) = (project.expect("checked"), issue_type_id.expect("checked"));
         let id = d.next_issue_id;
         d.next_issue_id += 1;
@@ -257,7 +270,7 @@ impl Site {
             updated: now,
             comments: vec![],
             attachment_ids: vec![],
-            properties: Default::default(),
+            properties,
             remote_links: vec![],
         };
         d.issues.insert(id, issue);

@@ -81,6 +81,10 @@ pub struct SyncService {
 
 const MAX_VISIBLE_ATTEMPTS: i32 = 5;
 
+/// Issue property on every twin this app creates, indexed through the descriptor's
+/// `jiraEntityProperties` module so JQL can find it (`issue.property[exalate.twin].origin`).
+pub const TWIN_PROPERTY: &str = "exalate.twin";
+
 fn project_of(key: &str) -> &str {
     key.split_once('-').map(|(p, _)| p).unwrap_or("")
 }
@@ -744,19 +748,40 @@ impl SyncService {
                 (row.issue_id.clone(), row.issue_key.clone(), false)
             }
             None => {
-                let type_id = self
-                    .issue_type_for(t, project, &msg.replica.issue_type)
+                // The twin carries its origin in an (indexed) issue property, set in the create
+                // call itself: if we crashed after Jira created it but before we recorded it,
+                // the retry finds it instead of creating a second one.
+                let origin = format!("{uid}:{}", msg.sender_issue_id);
+                let jql = format!("project = \"{project}\" AND issue.property[{TWIN_PROPERTY}].origin = \"{origin}\"");
+                let found: Value = client
+                    .post_json(
+                        "/rest/api/3/search/jql",
+                        &json!({"jql": jql, "fields": ["id"], "maxResults": 1}),
+                    )
                     .await?;
-                let mut fields = json!({"project": {"key": project}, "summary": msg.replica.summary, "issuetype": {"id": type_id}});
-                if let Some(d) = &msg.replica.description {
-                    fields["description"] = d.clone();
+                match found["issues"][0]["id"].as_str() {
+                    Some(existing) => {
+                        let key = found["issues"][0]["key"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned();
+                        (existing.to_owned(), key, true)
+                    }
+                    None => {
+                        let type_id = self
+                            .issue_type_for(t, project, &msg.replica.issue_type)
+                            .await?;
+                        let mut fields = json!({"project": {"key": project}, "summary": msg.replica.summary, "issuetype": {"id": type_id}});
+                        if let Some(d) = &msg.replica.description {
+                            fields["description"] = d.clone();
+                        }
+                        let body = json!({"fields": fields, "properties": [{"key": TWIN_PROPERTY, "value": {"origin": origin}}]});
+                        let created: Value = client.post_json("/rest/api/3/issue", &body).await?;
+                        let id = created["id"].as_str().unwrap_or_default().to_owned();
+                        let key = created["key"].as_str().unwrap_or_default().to_owned();
+                        (id, key, true)
+                    }
                 }
-                let created: Value = client
-                    .post_json("/rest/api/3/issue", &json!({"fields": fields}))
-                    .await?;
-                let id = created["id"].as_str().unwrap_or_default().to_owned();
-                let key = created["key"].as_str().unwrap_or_default().to_owned();
-                (id, key, true)
             }
         };
         if created || msg.changed.contains(&Field::Comments) {

@@ -1,5 +1,6 @@
 mod cli;
 mod connections;
+mod crash;
 mod descriptor;
 mod emulator_roundtrip;
 mod health_check;

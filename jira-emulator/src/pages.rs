@@ -454,6 +454,20 @@ async fn browse(site: web::Data<Site>, req: HttpRequest, path: web::Path<String>
     for a in i.attachment_ids.iter().filter_map(|a| d.attachments.get(a)) {
         atts.push_str(&format!(r#"<li><a href="/rest/api/3/attachment/content/{}">{}</a> <span class="meta">{} bytes</span></li>"#, a.id, esc(&a.filename), a.size));
     }
+    let mut links = String::new();
+    for l in &i.remote_links {
+        let url = l.object["url"].as_str().unwrap_or("");
+        let title = l.object["title"].as_str().unwrap_or(url);
+        // Only http(s) links are rendered as links (no javascript: URLs from an app).
+        if url.starts_with("https://") || url.starts_with("http://") {
+            links.push_str(&format!(
+                r#"<li><a href="{}" target="_top">{}</a> <span class="meta">{}</span></li>"#,
+                esc(url),
+                esc(title),
+                esc(l.relationship.as_deref().unwrap_or(""))
+            ));
+        }
+    }
     let mut glances = String::new();
     for inst in d.installations.iter().filter(|x| x.installed && x.enabled) {
         for g in inst.descriptor["modules"]["jiraIssueGlances"]
@@ -502,6 +516,7 @@ async fn browse(site: web::Data<Site>, req: HttpRequest, path: web::Path<String>
         r#"<div class="meta"><a href="/projects/{pkey}">{pname}</a> / {key}</div><div class="issue"><div class="issue-main">
 <h1 id="summary">{summary}</h1><h2>Description</h2><div id="description">{desc}</div>
 <h2>Attachments</h2><ul id="attachments">{atts}</ul>
+<h2>Web links</h2><ul id="web-links">{links}</ul>
 <h2>Activity</h2><div id="comments">{comments}</div>
 <form method="post"><input type="hidden" name="action" value="comment"><label for="comment">Add a comment</label><textarea id="comment" name="body" rows="2" required></textarea><p><button class="btn" id="add-comment">Save</button></p></form>
 <details><summary>Edit issue</summary><form method="post"><input type="hidden" name="action" value="edit"><label for="edit-summary">Summary</label><input id="edit-summary" name="summary" value="{summary}">

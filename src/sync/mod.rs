@@ -77,6 +77,8 @@ pub struct SyncService {
     pub wake: Arc<Notify>,
     pub max_attachment_bytes: u64,
     pub retry_base_ms: u64,
+    /// Per-issue locks between applying a message and reading that issue's webhook (one node).
+    pub issue_locks: moka::sync::Cache<(i64, String), Arc<tokio::sync::Mutex<()>>>,
 }
 
 const MAX_VISIBLE_ATTEMPTS: i32 = 5;
@@ -90,6 +92,13 @@ fn project_of(key: &str) -> &str {
 }
 
 impl SyncService {
+    fn issue_lock(&self, tenant_id: i64, issue_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.issue_locks
+            .get_with((tenant_id, issue_id.to_owned()), || {
+                Arc::new(tokio::sync::Mutex::new(()))
+            })
+    }
+
     async fn replica_of(&self, t: &Arc<Tenant>, key_or_id: &str) -> Result<(Value, Replica)> {
         let client = self.jira.for_tenant(t.clone())?;
         let issue: Value = client
@@ -270,6 +279,9 @@ impl SyncService {
     /// For every synced twin of `issue_id`, rebuilds the replica and sends what changed (from a
     /// webhook or the reconciliation poll; running twice sends nothing the second time).
     pub async fn issue_changed(&self, t: &Arc<Tenant>, issue_id: &str) -> Result<()> {
+        // Wait for an apply to this issue in progress: its recorded replica decides what changed.
+        let lock = self.issue_lock(t.id, issue_id);
+        let _guard = lock.lock().await;
         let rows = synced_issues::Entity::find()
             .filter(synced_issues::Column::TenantId.eq(t.id))
             .filter(synced_issues::Column::IssueId.eq(issue_id))
@@ -700,6 +712,19 @@ impl SyncService {
         msg: &SyncMessage,
     ) -> Result<SyncAck> {
         let client = self.jira.for_tenant(t.clone())?;
+        let lookup = synced_issues::Entity::find()
+            .filter(synced_issues::Column::TenantId.eq(t.id))
+            .filter(synced_issues::Column::ConnectionUid.eq(uid))
+            .filter(synced_issues::Column::TwinId.eq(msg.sender_issue_id.clone()))
+            .one(&self.db)
+            .await?;
+        // While our own writes to the twin are applied and recorded, its webhooks wait (see
+        // issue_changed): otherwise they would see our write as a user's change and echo it.
+        let lock = lookup.as_ref().map(|r| self.issue_lock(t.id, &r.issue_id));
+        let _guard = match &lock {
+            Some(l) => Some(l.lock().await),
+            None => None,
+        };
         let twin = synced_issues::Entity::find()
             .filter(synced_issues::Column::TenantId.eq(t.id))
             .filter(synced_issues::Column::ConnectionUid.eq(uid))

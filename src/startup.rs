@@ -106,6 +106,7 @@ impl Application {
             wake: Arc::new(tokio::sync::Notify::new()),
             max_attachment_bytes: settings.sync.max_attachment_bytes,
             retry_base_ms: settings.sync.retry_base_ms,
+            concurrency: settings.sync.concurrency,
             issue_locks: moka::sync::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_idle(std::time::Duration::from_secs(600))

@@ -77,6 +77,8 @@ pub struct SyncService {
     pub wake: Arc<Notify>,
     pub max_attachment_bytes: u64,
     pub retry_base_ms: u64,
+    /// Twins whose messages are delivered at the same time.
+    pub concurrency: usize,
     /// Per-issue locks between applying a message and reading that issue's webhook (one node).
     pub issue_locks: moka::sync::Cache<(i64, String), Arc<tokio::sync::Mutex<()>>>,
 }
@@ -404,6 +406,7 @@ impl SyncService {
             .all(&self.db)
             .await?;
         let mut seen = std::collections::HashSet::new();
+        let mut claimed_msgs = Vec::new();
         let mut active_cache = std::collections::HashMap::new();
         let mut handled = 0;
         for m in due {
@@ -441,10 +444,23 @@ impl SyncService {
                 continue;
             }
             handled += 1;
-            match self.deliver(&m).await {
-                Ok(ack) => self.delivered(&m, ack).await?,
-                Err(e) => self.failed(&m, &e).await?,
-            }
+            claimed_msgs.push(m);
+        }
+        // Different twins go out in parallel (each twin's messages stay in order: only its
+        // oldest one was claimed above).
+        use futures_util::stream::{self, StreamExt};
+        let results: Vec<Result<()>> = stream::iter(claimed_msgs)
+            .map(|m| async move {
+                match self.deliver(&m).await {
+                    Ok(ack) => self.delivered(&m, ack).await,
+                    Err(e) => self.failed(&m, &e).await,
+                }
+            })
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
+        for r in results {
+            r?;
         }
         Ok(handled)
     }

@@ -64,6 +64,9 @@ pub struct Comment {
     pub created: DateTime<Utc>,
     pub updated: DateTime<Utc>,
     pub visibility: Option<Value>,
+    /// Comment entity properties (set with `properties` on create, read with `expand=properties`).
+    #[serde(default)]
+    pub properties: BTreeMap<String, Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -261,6 +264,7 @@ impl SiteData {
                         created: now,
                         updated: now,
                         visibility: None,
+                        properties: BTreeMap::new(),
                     });
                     d.next_comment_id += 1;
                 }

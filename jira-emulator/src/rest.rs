@@ -451,11 +451,24 @@ async fn list_comments(
     if q(&query, "orderBy") == Some("-created") {
         comments.reverse();
     }
+    let with_props =
+        q(&query, "expand").is_some_and(|e| e.split(',').any(|x| x.trim() == "properties"));
     let page: Vec<Value> = comments
         .iter()
         .skip(start)
         .take(max)
-        .map(|c| render::comment(&base, &d, issue, c))
+        .map(|c| {
+            let mut v = render::comment(&base, &d, issue, c);
+            if with_props {
+                v["properties"] = Value::Array(
+                    c.properties
+                        .iter()
+                        .map(|(k, val)| json!({"key": k, "value": val}))
+                        .collect(),
+                );
+            }
+            v
+        })
         .collect();
     Ok(HttpResponse::Ok().json(json!({"startAt": start, "maxResults": max, "total": issue.comments.len(), "comments": page})))
 }

@@ -431,6 +431,18 @@ impl Site {
         Self::validate_adf("comment", adf)?;
         let visibility = validate_visibility(body.get("visibility"))?;
         let now = Utc::now();
+        let mut properties = std::collections::BTreeMap::new();
+        for prop in body
+            .get("properties")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let key = prop.get("key").and_then(Value::as_str).unwrap_or("");
+            let value = prop.get("value").cloned().unwrap_or(Value::Null);
+            check_property(key, &value)?;
+            properties.insert(key.to_owned(), value);
+        }
         let c = Comment {
             id: d.next_comment_id,
             author: p.account_id().to_owned(),
@@ -439,6 +451,7 @@ impl Site {
             created: now,
             updated: now,
             visibility,
+            properties,
         };
         d.next_comment_id += 1;
         let issue = d.issues.get_mut(&id).expect("exists");

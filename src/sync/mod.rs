@@ -898,7 +898,7 @@ impl SyncService {
             .await?;
         let page: Value = client
             .get_json(&format!(
-                "/rest/api/3/issue/{issue_id}/comment?maxResults=5000"
+                "/rest/api/3/issue/{issue_id}/comment?maxResults=5000&expand=properties"
             ))
             .await?;
         let local: Vec<Value> = page["comments"].as_array().cloned().unwrap_or_default();
@@ -927,13 +927,27 @@ impl SyncService {
                     }
                 }
                 None => {
-                    let created: Value = client
-                        .post_json(
-                            &format!("/rest/api/3/issue/{issue_id}/comment"),
-                            &json!({"body": body}),
-                        )
-                        .await?;
-                    let comment_id = created["id"].as_str().unwrap_or_default().to_owned();
+                    // Each twin comment carries its origin, so a crash between Jira's create and
+                    // our link finds it again instead of writing it twice.
+                    let origin = format!("{uid}:{}", c.id);
+                    let existing = local.iter().find(|l| {
+                        l["properties"].as_array().into_iter().flatten().any(|p| {
+                            p["key"] == TWIN_PROPERTY
+                                && p["value"]["origin"].as_str() == Some(origin.as_str())
+                        })
+                    });
+                    let comment_id = match existing {
+                        Some(e) => e["id"].as_str().unwrap_or_default().to_owned(),
+                        None => {
+                            let created: Value = client
+                                .post_json(
+                                    &format!("/rest/api/3/issue/{issue_id}/comment"),
+                                    &json!({"body": body, "properties": [{"key": TWIN_PROPERTY, "value": {"origin": origin}}]}),
+                                )
+                                .await?;
+                            created["id"].as_str().unwrap_or_default().to_owned()
+                        }
+                    };
                     cl::ActiveModel {
                         tenant_id: Set(t.id),
                         connection_uid: Set(uid.to_owned()),
@@ -989,10 +1003,49 @@ impl SyncService {
             .await?;
         let client = self.jira.for_tenant(t.clone())?;
         let wanted = &msg.replica.attachments;
+        // Files the app uploaded here that no link knows: left by a crash between Jira's upload
+        // and our link. A wanted file with the same name and size is adopted, not uploaded again.
+        let issue: Value = client
+            .get_json(&format!("/rest/api/3/issue/{issue_id}?fields=attachment"))
+            .await?;
+        let mut orphans: Vec<(String, String, u64)> = issue["fields"]["attachment"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|x| x["author"]["accountType"] == "app")
+            .filter_map(|x| {
+                Some((
+                    x["id"].as_str()?.to_owned(),
+                    x["filename"].as_str()?.to_owned(),
+                    x["size"].as_u64()?,
+                ))
+            })
+            .filter(|(id, _, _)| !links.iter().any(|l| &l.attachment_id == id))
+            .collect();
         for a in wanted
             .iter()
             .filter(|a| !links.iter().any(|l| l.twin_attachment_id == a.id))
         {
+            if let Some(pos) = orphans
+                .iter()
+                .position(|(_, name, size)| *name == a.filename && *size == a.size)
+            {
+                let (id, _, _) = orphans.remove(pos);
+                al::ActiveModel {
+                    tenant_id: Set(t.id),
+                    connection_uid: Set(uid.to_owned()),
+                    issue_id: Set(issue_id.to_owned()),
+                    attachment_id: Set(id),
+                    twin_attachment_id: Set(a.id.clone()),
+                    // Not re-read after the crash: recorded as unknown.
+                    sha256: Set(String::new()),
+                    created_at: Set(Utc::now().fixed_offset()),
+                    ..Default::default()
+                }
+                .insert(&self.db)
+                .await?;
+                continue;
+            }
             if a.size > self.max_attachment_bytes {
                 tracing::warn!(file = %a.filename, size = a.size, "attachment over the size limit: not synced");
                 continue;

@@ -7,6 +7,7 @@ mod m20261125_000002_create_connections;
 mod m20261125_000003_create_sync;
 mod m20261125_000004_create_comment_links;
 mod m20261125_000005_create_attachment_links;
+mod m20261125_000006_add_synced_issue_glance;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_create_sync::Migration),
             Box::new(m20261125_000004_create_comment_links::Migration),
             Box::new(m20261125_000005_create_attachment_links::Migration),
+            Box::new(m20261125_000006_add_synced_issue_glance::Migration),
         ]
     }
 }

@@ -81,9 +81,42 @@ pub struct SyncService {
     pub concurrency: usize,
     /// Per-issue locks between applying a message and reading that issue's webhook (one node).
     pub issue_locks: moka::sync::Cache<(i64, String), Arc<tokio::sync::Mutex<()>>>,
+    /// The app's own Jira account per tenant: webhooks for its own writes need no read.
+    pub app_accounts: moka::future::Cache<i64, String>,
 }
 
 const MAX_VISIBLE_ATTEMPTS: i32 = 5;
+
+/// The issue glance's label.
+#[derive(Clone, Copy)]
+enum Glance {
+    Synchronized,
+    Error,
+}
+
+impl Glance {
+    fn lozenge(self) -> (&'static str, &'static str) {
+        match self {
+            Glance::Synchronized => ("Synchronized", "success"),
+            Glance::Error => ("Error", "removed"),
+        }
+    }
+}
+
+/// An issue as read from Jira for syncing.
+struct Snapshot {
+    issue: Value,
+    comments: Vec<Value>,
+    replica: Replica,
+    /// Jira's `updated`, in ms since the epoch.
+    updated_ms: i64,
+}
+
+fn parse_replica(row: &synced_issues::Model) -> Option<Replica> {
+    row.last_replica
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+}
 
 /// Issue property on every twin this app creates, indexed through the descriptor's
 /// `jiraEntityProperties` module so JQL can find it (`issue.property[exalate.twin].origin`).
@@ -101,26 +134,36 @@ impl SyncService {
             })
     }
 
-    async fn replica_of(&self, t: &Arc<Tenant>, key_or_id: &str) -> Result<(Value, Replica)> {
+    /// What Jira has now of an issue: the issue, its comments (with properties, to find twins
+    /// we wrote) and the replica built from them, with Jira's `updated` in ms.
+    async fn snapshot(&self, t: &Arc<Tenant>, key_or_id: &str) -> Result<Snapshot> {
         let client = self.jira.for_tenant(t.clone())?;
         let issue: Value = client
             .get_json(&format!(
-                "/rest/api/3/issue/{key_or_id}?fields=summary,description,issuetype,project,attachment"
+                "/rest/api/3/issue/{key_or_id}?fields=summary,description,issuetype,project,attachment,updated"
             ))
             .await?;
-        let mut r = Replica::from_issue(&issue)
+        let mut replica = Replica::from_issue(&issue)
             .ok_or_else(|| SyncError::Invalid("Jira's issue has no summary or type".into()))?;
         let id = issue["id"].as_str().unwrap_or(key_or_id);
         let page: Value = client
-            .get_json(&format!("/rest/api/3/issue/{id}/comment?maxResults=5000"))
+            .get_json(&format!(
+                "/rest/api/3/issue/{id}/comment?maxResults=5000&expand=properties"
+            ))
             .await?;
-        r.comments = page["comments"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        let comments = page["comments"].as_array().cloned().unwrap_or_default();
+        replica.comments = comments
+            .iter()
             .filter_map(replica::ReplicaComment::from_comment)
             .collect();
-        Ok((issue, r))
+        let updated_ms =
+            replica::jira_time_ms(&issue).unwrap_or_else(|| Utc::now().timestamp_millis());
+        Ok(Snapshot {
+            issue,
+            comments,
+            replica,
+            updated_ms,
+        })
     }
 
     async fn end(&self, tenant_id: i64, uid: &str) -> Result<Option<connections::Model>> {
@@ -156,14 +199,14 @@ impl SyncService {
         if !in_connection {
             return Err(SyncError::IssueNotInConnection(key));
         }
-        let (issue, replica) = match self.replica_of(t, &key).await {
+        let snap = match self.snapshot(t, &key).await {
             Ok(v) => v,
             Err(SyncError::Jira(JiraError::NotFound(_))) => {
                 return Err(SyncError::IssueNotInConnection(key))
             }
             Err(e) => return Err(e),
         };
-        let issue_id = issue["id"].as_str().unwrap_or_default().to_owned();
+        let issue_id = snap.issue["id"].as_str().unwrap_or_default().to_owned();
         let existing = self.row(t.id, uid, &issue_id).await?;
         let row = match existing {
             Some(r) => r,
@@ -185,15 +228,14 @@ impl SyncService {
             }
         };
         // A first send carries every field; later the replica diff decides.
-        let previous = row
-            .last_replica
-            .as_deref()
-            .and_then(|r| serde_json::from_str(r).ok());
+        let previous = parse_replica(&row);
+        let mut replica = snap.replica;
         let changed = if row.twin_id.is_none() {
             replica.changed_since(None)
         } else {
             replica.changed_since(previous.as_ref())
         };
+        replica.stamp(previous.as_ref(), &changed, snap.updated_ms);
         self.enqueue(t, row, replica, changed, project).await
     }
 
@@ -275,7 +317,33 @@ impl SyncService {
         let Some(issue_id) = body["issue"]["id"].as_str() else {
             return Ok(());
         };
+        // Our own write (the apply recorded its result already): nothing to read or send.
+        if body["user"]["accountType"] == "app" {
+            if let (Some(actor), Some(me)) = (
+                body["user"]["accountId"].as_str(),
+                self.app_account(t).await,
+            ) {
+                if actor == me {
+                    return Ok(());
+                }
+            }
+        }
         self.issue_changed(t, issue_id).await
+    }
+
+    /// The app's own account on a tenant's site (`/myself` as the app), cached.
+    async fn app_account(&self, t: &Arc<Tenant>) -> Option<String> {
+        let client = self.jira.for_tenant(t.clone()).ok()?;
+        self.app_accounts
+            .try_get_with(t.id, async move {
+                let me: Value = client.get_json("/rest/api/3/myself").await?;
+                me["accountId"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or(SyncError::Invalid("no accountId in /myself".into()))
+            })
+            .await
+            .ok()
     }
 
     /// For every synced twin of `issue_id`, rebuilds the replica and sends what changed (from a
@@ -292,20 +360,19 @@ impl SyncService {
         if rows.is_empty() {
             return Ok(());
         }
-        let (issue, replica) = self.replica_of(t, issue_id).await?;
-        let key = issue["key"].as_str().unwrap_or_default().to_owned();
+        let snap = self.snapshot(t, issue_id).await?;
+        let key = snap.issue["key"].as_str().unwrap_or_default().to_owned();
         for row in rows {
             // A deactivated connection still records changes; they wait in the outbox and go
             // out on re-activation. Only a deleted connection stops recording.
             if self.end(t.id, &row.connection_uid).await?.is_none() {
                 continue;
             }
-            let previous: Option<Replica> = row
-                .last_replica
-                .as_deref()
-                .and_then(|r| serde_json::from_str(r).ok());
+            let previous = parse_replica(&row);
+            let mut replica = snap.replica.clone();
             let changed = replica.changed_since(previous.as_ref());
-            self.enqueue(t, row, replica.clone(), changed, project_of(&key))
+            replica.stamp(previous.as_ref(), &changed, snap.updated_ms);
+            self.enqueue(t, row, replica, changed, project_of(&key))
                 .await?;
         }
         Ok(())
@@ -520,8 +587,15 @@ impl SyncService {
                     )
                     .await;
                 }
-                self.glance(&t, &row.issue_key, "Synchronized", "success")
-                    .await;
+                self.set_glance(
+                    &t,
+                    &m.connection_uid,
+                    &row.issue_id,
+                    &row.issue_key,
+                    row.glance.as_deref(),
+                    Glance::Synchronized,
+                )
+                .await;
             }
             connections::Entity::update_many()
                 .col_expr(connections::Column::LastActivityAt, Expr::value(now))
@@ -560,6 +634,21 @@ impl SyncService {
                 .filter(synced_issues::Column::IssueId.eq(m.issue_id.clone()))
                 .exec(&self.db)
                 .await?;
+            if let (Some(t), Some(row)) = (
+                self.tenant(m.tenant_id).await?,
+                self.row(m.tenant_id, &m.connection_uid, &m.issue_id)
+                    .await?,
+            ) {
+                self.set_glance(
+                    &t,
+                    &m.connection_uid,
+                    &row.issue_id,
+                    &row.issue_key,
+                    row.glance.as_deref(),
+                    Glance::Error,
+                )
+                .await;
+            }
         }
         Ok(())
     }
@@ -617,8 +706,21 @@ impl SyncService {
         }
     }
 
-    /// The issue glance's status lozenge, through the issue property Jira reads it from.
-    async fn glance(&self, t: &Arc<Tenant>, issue_key: &str, label: &str, kind: &str) {
+    /// The issue glance's status lozenge, through the issue property Jira reads it from; only
+    /// written when it differs from what this row last wrote.
+    async fn set_glance(
+        &self,
+        t: &Arc<Tenant>,
+        uid: &str,
+        issue_id: &str,
+        issue_key: &str,
+        current: Option<&str>,
+        to: Glance,
+    ) {
+        let (label, kind) = to.lozenge();
+        if current == Some(label) {
+            return;
+        }
         let Ok(client) = self.jira.for_tenant(t.clone()) else {
             return;
         };
@@ -637,7 +739,15 @@ impl SyncService {
             .await
         {
             tracing::warn!(issue = issue_key, error = %e, "glance status not set");
+            return;
         }
+        let _ = synced_issues::Entity::update_many()
+            .col_expr(synced_issues::Column::Glance, Expr::value(label))
+            .filter(synced_issues::Column::TenantId.eq(t.id))
+            .filter(synced_issues::Column::ConnectionUid.eq(uid))
+            .filter(synced_issues::Column::IssueId.eq(issue_id))
+            .exec(&self.db)
+            .await;
     }
 
     // ------------------------------------------------------------------ receiving side
@@ -752,10 +862,40 @@ impl SyncService {
             msg.sender_site_url.trim_end_matches('/'),
             msg.sender_issue_key
         );
-        let (id, key, created) = match &twin {
+        let (id, key, created, recorded, before) = match twin.clone() {
             Some(row) => {
+                let before = self.snapshot(t, &row.issue_id).await?;
+                let last = parse_replica(&row);
+                // A person's edit here whose webhook has not been handled yet is recorded (and
+                // queued for the other side) first, stamped with its time, so that last writer
+                // wins below compares the right values and nothing of theirs is lost.
+                let mut mine = before.replica.clone();
+                let local_changes = match &last {
+                    Some(l) => mine.changed_since(Some(l)),
+                    None => Vec::new(),
+                };
+                mine.stamp(last.as_ref(), &local_changes, before.updated_ms);
+                let row = if local_changes.is_empty() {
+                    row
+                } else {
+                    let project = project_of(&row.issue_key).to_owned();
+                    self.enqueue(t, row, mine.clone(), local_changes, &project)
+                        .await?
+                };
                 let mut fields = serde_json::Map::new();
+                let mut recorded = mine.clone();
                 for f in &msg.changed {
+                    if matches!(f, Field::Comments | Field::Attachments) {
+                        // Applied below, after the issue exists (mirrored, not overwritten).
+                        continue;
+                    }
+                    if !mine.incoming_wins(&msg.replica, *f) {
+                        // Edited here later: this side's value stays and goes to the other side.
+                        continue;
+                    }
+                    if let Some(stamp) = msg.replica.stamps.get(f) {
+                        recorded.stamps.insert(*f, *stamp);
+                    }
                     match f {
                         Field::Summary => {
                             fields.insert("summary".into(), json!(msg.replica.summary));
@@ -772,7 +912,6 @@ impl SyncService {
                                 .await?;
                             fields.insert("issuetype".into(), json!({"id": id}));
                         }
-                        // Comments and attachments are applied below, after the issue exists.
                         Field::Comments | Field::Attachments => {}
                     }
                 }
@@ -785,8 +924,27 @@ impl SyncService {
                             Some((body.into(), "application/json")),
                         )
                         .await?;
+                    // What Jira stored (it may normalise what we wrote): the twin's webhook will
+                    // then find nothing to send back.
+                    let after: Value = client
+                        .get_json(&format!(
+                            "/rest/api/3/issue/{}?fields=summary,description,issuetype",
+                            row.issue_id
+                        ))
+                        .await?;
+                    if let Some(r) = Replica::from_issue(&after) {
+                        recorded.summary = r.summary;
+                        recorded.description = r.description;
+                        recorded.issue_type = r.issue_type;
+                    }
                 }
-                (row.issue_id.clone(), row.issue_key.clone(), false)
+                (
+                    row.issue_id.clone(),
+                    row.issue_key.clone(),
+                    false,
+                    Some((row, recorded)),
+                    Some(before),
+                )
             }
             None => {
                 // The twin carries its origin in an (indexed) issue property, set in the create
@@ -806,7 +964,7 @@ impl SyncService {
                             .as_str()
                             .unwrap_or_default()
                             .to_owned();
-                        (existing.to_owned(), key, true)
+                        (existing.to_owned(), key, true, None, None)
                     }
                     None => {
                         let type_id = self
@@ -820,32 +978,39 @@ impl SyncService {
                         let created: Value = client.post_json("/rest/api/3/issue", &body).await?;
                         let id = created["id"].as_str().unwrap_or_default().to_owned();
                         let key = created["key"].as_str().unwrap_or_default().to_owned();
-                        (id, key, true)
+                        (id, key, true, None, None)
                     }
                 }
             }
         };
         if created || msg.changed.contains(&Field::Comments) {
-            self.apply_comments(t, uid, &id, &msg.replica.comments)
+            let local = before.as_ref().map(|b| b.comments.as_slice());
+            self.apply_comments(t, uid, &id, &msg.replica.comments, local)
                 .await?;
         }
         if created || msg.changed.contains(&Field::Attachments) {
-            self.apply_attachments(t, uid, &id, msg).await?;
+            let issue = before.as_ref().map(|b| &b.issue);
+            self.apply_attachments(t, uid, &id, msg, issue).await?;
         }
-        // The twin's own replica after the write: its webhook will then find nothing to send.
-        let (_, now_replica) = self.replica_of(t, &id).await?;
         let now = Utc::now().fixed_offset();
-        match twin {
-            Some(row) => {
+        let glance_before = match recorded {
+            Some((row, recorded)) => {
+                // Comments and attachments the app wrote are not part of this side's replica,
+                // so what was read before the writes still holds for them.
+                let glance = row.glance.clone();
                 let mut a: synced_issues::ActiveModel = row.into();
-                a.last_replica = Set(Some(serde_json::to_string(&now_replica).expect("json")));
+                a.last_replica = Set(Some(serde_json::to_string(&recorded).expect("json")));
                 a.status = Set("synchronized".into());
                 a.error = Set(None);
                 a.last_sync_at = Set(Some(now));
                 a.updated_at = Set(now);
                 a.update(&self.db).await?;
+                glance
             }
             None => {
+                // A new twin: its replica as Jira has it, stamped like the other side's.
+                let mut recorded = self.snapshot(t, &id).await?.replica;
+                recorded.stamps = msg.replica.stamps.clone();
                 synced_issues::ActiveModel {
                     tenant_id: Set(t.id),
                     connection_uid: Set(uid.to_owned()),
@@ -855,7 +1020,7 @@ impl SyncService {
                     twin_key: Set(Some(msg.sender_issue_key.clone())),
                     twin_url: Set(Some(sender_url.clone())),
                     status: Set("synchronized".into()),
-                    last_replica: Set(Some(serde_json::to_string(&now_replica).expect("json"))),
+                    last_replica: Set(Some(serde_json::to_string(&recorded).expect("json"))),
                     next_seq: Set(1),
                     last_sync_at: Set(Some(now)),
                     created_at: Set(now),
@@ -864,14 +1029,23 @@ impl SyncService {
                 }
                 .insert(&self.db)
                 .await?;
+                None
             }
-        }
+        };
         if created {
             self.link(t, &key, &msg.sender_issue_key, &sender_url, uid)
                 .await;
             self.count_twins(t.id, uid).await?;
         }
-        self.glance(t, &key, "Synchronized", "success").await;
+        self.set_glance(
+            t,
+            uid,
+            &id,
+            &key,
+            glance_before.as_deref(),
+            Glance::Synchronized,
+        )
+        .await;
         Ok(SyncAck {
             twin_id: id,
             twin_url: format!("{}/browse/{key}", t.base_url),
@@ -887,6 +1061,8 @@ impl SyncService {
         uid: &str,
         issue_id: &str,
         comments: &[replica::ReplicaComment],
+        // The issue's comments (with properties) when they were just read.
+        read: Option<&[Value]>,
     ) -> Result<()> {
         use crate::entities::comment_links as cl;
         let client = self.jira.for_tenant(t.clone())?;
@@ -896,12 +1072,17 @@ impl SyncService {
             .filter(cl::Column::IssueId.eq(issue_id))
             .all(&self.db)
             .await?;
-        let page: Value = client
-            .get_json(&format!(
-                "/rest/api/3/issue/{issue_id}/comment?maxResults=5000&expand=properties"
-            ))
-            .await?;
-        let local: Vec<Value> = page["comments"].as_array().cloned().unwrap_or_default();
+        let local: Vec<Value> = match read {
+            Some(r) => r.to_vec(),
+            None => {
+                let page: Value = client
+                    .get_json(&format!(
+                        "/rest/api/3/issue/{issue_id}/comment?maxResults=5000&expand=properties"
+                    ))
+                    .await?;
+                page["comments"].as_array().cloned().unwrap_or_default()
+            }
+        };
         for c in comments {
             let body = c.twin_body();
             match links.iter().find(|l| l.twin_comment_id == c.id) {
@@ -991,6 +1172,8 @@ impl SyncService {
         uid: &str,
         issue_id: &str,
         msg: &SyncMessage,
+        // The issue (with its attachment field) when it was just read.
+        read: Option<&Value>,
     ) -> Result<()> {
         use crate::entities::attachment_links as al;
         use futures_util::StreamExt;
@@ -1005,9 +1188,14 @@ impl SyncService {
         let wanted = &msg.replica.attachments;
         // Files the app uploaded here that no link knows: left by a crash between Jira's upload
         // and our link. A wanted file with the same name and size is adopted, not uploaded again.
-        let issue: Value = client
-            .get_json(&format!("/rest/api/3/issue/{issue_id}?fields=attachment"))
-            .await?;
+        let issue: Value = match read {
+            Some(i) => i.clone(),
+            None => {
+                client
+                    .get_json(&format!("/rest/api/3/issue/{issue_id}?fields=attachment"))
+                    .await?
+            }
+        };
         let mut orphans: Vec<(String, String, u64)> = issue["fields"]["attachment"]
             .as_array()
             .into_iter()
@@ -1358,13 +1546,22 @@ impl SyncService {
     }
 
     /// Resolve: the admin accepts the error; it leaves the Errors page (messages stay queued).
-    pub async fn resolve(&self, t: &Tenant, id: &str) -> Result<()> {
+    pub async fn resolve(&self, t: &Arc<Tenant>, id: &str) -> Result<()> {
         let row = self.own_row(t, id).await?;
-        let mut a: synced_issues::ActiveModel = row.into();
+        let mut a: synced_issues::ActiveModel = row.clone().into();
         a.status = Set("synchronized".into());
         a.error = Set(None);
         a.updated_at = Set(Utc::now().fixed_offset());
         a.update(&self.db).await?;
+        self.set_glance(
+            t,
+            &row.connection_uid,
+            &row.issue_id,
+            &row.issue_key,
+            row.glance.as_deref(),
+            Glance::Synchronized,
+        )
+        .await;
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -19,6 +20,10 @@ pub struct Replica {
     /// Attachments added by people on this side.
     #[serde(default)]
     pub attachments: Vec<ReplicaAttachment>,
+    /// When each field got its current value (Jira's `updated` of the edit, in ms since the
+    /// epoch): concurrent edits of one field on both sides converge on the later one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stamps: BTreeMap<Field, i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +72,7 @@ impl ReplicaComment {
 }
 
 /// The fields a message asks the other side to set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Field {
     Summary,
@@ -89,6 +94,7 @@ impl Replica {
                 .map(strip_media),
             issue_type: f.get("issuetype")?.get("name")?.as_str()?.to_owned(),
             comments: Vec::new(),
+            stamps: BTreeMap::new(),
             attachments: f
                 .get("attachment")
                 .and_then(Value::as_array)
@@ -108,6 +114,41 @@ impl Replica {
                 })
                 .collect(),
         })
+    }
+
+    /// Carries `previous`'s stamps over and stamps the `changed` fields with `at`.
+    pub fn stamp(&mut self, previous: Option<&Replica>, changed: &[Field], at: i64) {
+        self.stamps = previous.map(|p| p.stamps.clone()).unwrap_or_default();
+        for f in changed {
+            self.stamps.insert(*f, at);
+        }
+    }
+
+    /// The value of a field as JSON (for the last-writer-wins tie-break).
+    pub fn value_of(&self, f: Field) -> Value {
+        match f {
+            Field::Summary => Value::String(self.summary.clone()),
+            Field::Description => self.description.clone().unwrap_or(Value::Null),
+            Field::IssueType => Value::String(self.issue_type.clone()),
+            Field::Comments => serde_json::to_value(&self.comments).unwrap_or(Value::Null),
+            Field::Attachments => serde_json::to_value(&self.attachments).unwrap_or(Value::Null),
+        }
+    }
+
+    /// Last writer wins per field: whether `incoming`'s value of `f` should replace `self`'s.
+    /// The later stamp wins; equal stamps fall back to comparing the values, so both sides pick
+    /// the same one. A value without a stamp (older data) loses to one with a stamp.
+    pub fn incoming_wins(&self, incoming: &Replica, f: Field) -> bool {
+        let mine = self.stamps.get(&f).copied().unwrap_or(i64::MIN);
+        let theirs = incoming.stamps.get(&f).copied().unwrap_or(i64::MIN);
+        if theirs != mine {
+            return theirs > mine;
+        }
+        let (theirs, mine) = (
+            incoming.value_of(f).to_string(),
+            self.value_of(f).to_string(),
+        );
+        theirs >= mine
     }
 
     /// Fields that differ from `previous` (every field when there is none).
@@ -139,6 +180,14 @@ impl Replica {
         }
         out
     }
+}
+
+/// Jira's `updated` (`2026-11-25T09:30:00.123+0000`) in ms since the epoch.
+pub fn jira_time_ms(issue: &Value) -> Option<i64> {
+    let s = issue["fields"]["updated"].as_str()?;
+    chrono::DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
 /// Media nodes point at attachments of the source site, which mean nothing on the other side:
@@ -194,6 +243,30 @@ mod tests {
         let mut app = people.clone();
         app["author"]["accountType"] = json!("app");
         assert!(ReplicaComment::from_comment(&app).is_none());
+    }
+
+    #[test]
+    fn later_edit_wins_and_ties_pick_the_same_value_on_both_sides() {
+        let issue = json!({"fields": {"summary": "A", "description": null, "issuetype": {"name": "Bug"},
+                                      "updated": "2026-11-25T09:30:00.123+0100"}});
+        assert_eq!(jira_time_ms(&issue), Some(1_795_595_400_123));
+        let mut a = Replica::from_issue(&issue).unwrap();
+        a.stamp(None, &[Field::Summary], 10);
+        let mut b = a.clone();
+        b.summary = "B".into();
+        b.stamp(Some(&a), &[Field::Summary], 20);
+        assert!(a.incoming_wins(&b, Field::Summary));
+        assert!(!b.incoming_wins(&a, Field::Summary));
+        b.stamps.insert(Field::Summary, 10);
+        assert_ne!(
+            a.incoming_wins(&b, Field::Summary),
+            b.incoming_wins(&a, Field::Summary)
+        );
+        let unstamped = Replica {
+            stamps: Default::default(),
+            ..a.clone()
+        };
+        assert!(!a.incoming_wins(&unstamped, Field::Summary));
     }
 
     #[test]

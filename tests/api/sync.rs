@@ -759,3 +759,83 @@ async fn a_dropped_webhook_is_caught_by_the_reconciliation_poll_and_duplicates_c
     assert_eq!(said.len(), 1);
     w.emu.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_edits_on_both_sides_converge_on_the_later_edit_per_field() {
+    let w = world().await;
+    let uid = connect_remote(&w).await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    w.api(
+        "POST",
+        "/api/issues/TEST-2/exalate",
+        &alpha,
+        Some(json!({"connectionId": uid})),
+    )
+    .await;
+    let twin = eventually(&w, &w.beta, "project = SUP", |i| {
+        i["fields"]["summary"] == "Add dark mode to the settings page"
+    })
+    .await;
+    let twin_key = twin["key"].as_str().unwrap().to_owned();
+    // Hold both queues so the two edits cross: each side edits before seeing the other's.
+    let (s, _) = w
+        .api(
+            "POST",
+            &format!("/api/connections/{uid}/deactivate"),
+            &alpha,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    jira(
+        &w,
+        &w.alpha,
+        "PUT",
+        "/rest/api/3/issue/TEST-2",
+        Some(json!({"fields": {"summary": "Summary from alpha (earlier)", "description": adf("Description from alpha")}})),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    jira(
+        &w,
+        &w.beta,
+        "PUT",
+        &format!("/rest/api/3/issue/{twin_key}"),
+        Some(json!({"fields": {"summary": "Summary from beta (later)"}})),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (s, _) = w
+        .api(
+            "POST",
+            &format!("/api/connections/{uid}/activate"),
+            &alpha,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let converged = |i: &Value| {
+        i["fields"]["summary"] == "Summary from beta (later)"
+            && i["fields"]["description"]["content"][0]["content"][0]["text"]
+                == "Description from alpha"
+    };
+    eventually(&w, &w.alpha, "key = TEST-2", converged).await;
+    eventually(&w, &w.beta, &format!("key = {twin_key}"), converged).await;
+    // And they stay there: no ping-pong between the two values.
+    let writes = (
+        app_writes(&w, &w.alpha).await,
+        app_writes(&w, &w.beta).await,
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    eventually(&w, &w.alpha, "key = TEST-2", converged).await;
+    eventually(&w, &w.beta, &format!("key = {twin_key}"), converged).await;
+    assert_eq!(
+        writes,
+        (
+            app_writes(&w, &w.alpha).await,
+            app_writes(&w, &w.beta).await
+        ),
+        "the app kept writing after converging"
+    );
+    w.emu.stop().await;
+}

@@ -112,6 +112,7 @@ impl Application {
                 .time_to_idle(std::time::Duration::from_secs(600))
                 .build(),
             app_accounts: moka::future::Cache::builder().max_capacity(100_000).build(),
+            delivered: Default::default(),
         };
         // The sync worker: every replica runs one; outbox claims keep them from colliding.
         tokio::spawn(

@@ -14,8 +14,8 @@ use chrono::Utc;
 use replica::{Field, Replica};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -83,6 +83,8 @@ pub struct SyncService {
     pub issue_locks: moka::sync::Cache<(i64, String), Arc<tokio::sync::Mutex<()>>>,
     /// The app's own Jira account per tenant: webhooks for its own writes need no read.
     pub app_accounts: moka::future::Cache<i64, String>,
+    /// Messages this process delivered (acknowledged by the other side) since it started.
+    pub delivered: Arc<std::sync::atomic::AtomicU64>,
 }
 
 const MAX_VISIBLE_ATTEMPTS: i32 = 5;
@@ -466,6 +468,80 @@ impl SyncService {
     /// replicas never send the same message at once. Returns how many were handled.
     pub async fn drain_once(&self) -> Result<usize> {
         let now = Utc::now().fixed_offset();
+        let lease = now + chrono::Duration::seconds(60);
+        let claimed_msgs = if self.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            self.claim_skip_locked(now, lease).await?
+        } else {
+            self.claim_optimistic(now, lease).await?
+        };
+        let handled = claimed_msgs.len();
+        // Different twins go out in parallel (each twin's messages stay in order: only its
+        // oldest one was claimed above).
+        use futures_util::stream::{self, StreamExt};
+        let results: Vec<Result<()>> = stream::iter(claimed_msgs)
+            .map(|m| async move {
+                match self.deliver(&m).await {
+                    Ok(ack) => self.delivered(&m, ack).await,
+                    Err(e) => self.failed(&m, &e).await,
+                }
+            })
+            .buffer_unordered(self.concurrency.max(1))
+            .collect()
+            .await;
+        for r in results {
+            r?;
+        }
+        Ok(handled)
+    }
+
+    /// PostgreSQL, any number of replicas: one statement claims the oldest pending message of
+    /// each twin of an active connection; rows another replica is claiming are skipped, not
+    /// waited for.
+    async fn claim_skip_locked(
+        &self,
+        now: chrono::DateTime<chrono::FixedOffset>,
+        lease: chrono::DateTime<chrono::FixedOffset>,
+    ) -> Result<Vec<sync_outbox::Model>> {
+        use sea_orm::{FromQueryResult, Statement};
+        let sql = r#"
+            UPDATE sync_outbox SET next_attempt_at = $1
+            WHERE id IN (
+                SELECT o.id FROM sync_outbox o
+                WHERE o.done_at IS NULL AND o.next_attempt_at <= $2
+                  AND NOT EXISTS (
+                      SELECT 1 FROM sync_outbox p
+                      WHERE p.done_at IS NULL AND p.tenant_id = o.tenant_id
+                        AND p.connection_uid = o.connection_uid AND p.issue_id = o.issue_id
+                        AND p.id < o.id)
+                  AND EXISTS (
+                      SELECT 1 FROM connections c
+                      WHERE c.tenant_id = o.tenant_id AND c.uid = o.connection_uid
+                        AND c.status = 'active')
+                ORDER BY o.id
+                LIMIT $3
+                FOR UPDATE OF o SKIP LOCKED)
+            RETURNING *"#;
+        let stmt = Statement::from_sql_and_values(
+            sea_orm::DatabaseBackend::Postgres,
+            sql,
+            [lease.into(), now.into(), 200i64.into()],
+        );
+        let rows = self.db.query_all(stmt).await?;
+        let mut out = rows
+            .iter()
+            .map(|r| sync_outbox::Model::from_query_result(r, ""))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        out.sort_by_key(|m| m.id);
+        Ok(out)
+    }
+
+    /// SQLite, one node: read the pending messages, then claim each twin's oldest one with a
+    /// conditional UPDATE (it only succeeds if nobody changed the row since it was read).
+    async fn claim_optimistic(
+        &self,
+        now: chrono::DateTime<chrono::FixedOffset>,
+        lease: chrono::DateTime<chrono::FixedOffset>,
+    ) -> Result<Vec<sync_outbox::Model>> {
         let due = sync_outbox::Entity::find()
             .filter(sync_outbox::Column::DoneAt.is_null())
             .order_by_asc(sync_outbox::Column::Id)
@@ -475,7 +551,6 @@ impl SyncService {
         let mut seen = std::collections::HashSet::new();
         let mut claimed_msgs = Vec::new();
         let mut active_cache = std::collections::HashMap::new();
-        let mut handled = 0;
         for m in due {
             // Messages of a connection that is not active wait (deactivated: sent on re-activation).
             let key = (m.tenant_id, m.connection_uid.clone());
@@ -499,7 +574,6 @@ impl SyncService {
             {
                 continue;
             }
-            let lease = now + chrono::Duration::seconds(60);
             let claimed = sync_outbox::Entity::update_many()
                 .col_expr(sync_outbox::Column::NextAttemptAt, Expr::value(lease))
                 .filter(sync_outbox::Column::Id.eq(m.id))
@@ -507,29 +581,11 @@ impl SyncService {
                 .filter(sync_outbox::Column::DoneAt.is_null())
                 .exec(&self.db)
                 .await?;
-            if claimed.rows_affected != 1 {
-                continue;
+            if claimed.rows_affected == 1 {
+                claimed_msgs.push(m);
             }
-            handled += 1;
-            claimed_msgs.push(m);
         }
-        // Different twins go out in parallel (each twin's messages stay in order: only its
-        // oldest one was claimed above).
-        use futures_util::stream::{self, StreamExt};
-        let results: Vec<Result<()>> = stream::iter(claimed_msgs)
-            .map(|m| async move {
-                match self.deliver(&m).await {
-                    Ok(ack) => self.delivered(&m, ack).await,
-                    Err(e) => self.failed(&m, &e).await,
-                }
-            })
-            .buffer_unordered(self.concurrency.max(1))
-            .collect()
-            .await;
-        for r in results {
-            r?;
-        }
-        Ok(handled)
+        Ok(claimed_msgs)
     }
 
     async fn deliver(&self, m: &sync_outbox::Model) -> Result<SyncAck> {
@@ -552,6 +608,8 @@ impl SyncService {
     }
 
     async fn delivered(&self, m: &sync_outbox::Model, ack: SyncAck) -> Result<()> {
+        self.delivered
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let now = Utc::now().fixed_offset();
         sync_outbox::Entity::update_many()
             .col_expr(sync_outbox::Column::DoneAt, Expr::value(now))
@@ -613,7 +671,7 @@ impl SyncService {
         let backoff = Duration::from_millis(
             self.retry_base_ms
                 .saturating_mul(1u64 << attempts.min(16) as u64)
-                .min(300_000),
+                .min(60_000),
         );
         let next =
             Utc::now().fixed_offset() + chrono::Duration::from_std(backoff).unwrap_or_default();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 const ADMIN: (&str, &str) = ("admin@example.com", "admin-token");
 const ISSUES: usize = 500;
 
-fn start_app(dir: &std::path::Path, port: u16, keys: &str) -> Child {
+pub(crate) fn start_app(dir: &std::path::Path, port: u16, keys: &str) -> Child {
     Command::new(env!("CARGO_BIN_EXE_exalate"))
         .arg("serve")
         .current_dir(dir)
@@ -33,7 +33,7 @@ fn start_app(dir: &std::path::Path, port: u16, keys: &str) -> Child {
         .expect("exalate starts")
 }
 
-async fn wait_up(http: &reqwest::Client, base: &str) {
+pub(crate) async fn wait_up(http: &reqwest::Client, base: &str) {
     let started = Instant::now();
     while http
         .get(format!("{base}/health_check"))
@@ -49,7 +49,7 @@ async fn wait_up(http: &reqwest::Client, base: &str) {
     }
 }
 
-async fn token(http: &reqwest::Client, site: &str) -> String {
+pub(crate) async fn token(http: &reqwest::Client, site: &str) -> String {
     let v: Value = http
         .get(format!(
             "{site}/_emulator/context-token?app=com.exalate.jiracloud"
@@ -64,7 +64,7 @@ async fn token(http: &reqwest::Client, site: &str) -> String {
     v["token"].as_str().unwrap().to_owned()
 }
 
-async fn api(
+pub(crate) async fn api(
     http: &reqwest::Client,
     base: &str,
     method: &str,

@@ -9,4 +9,5 @@ mod helpers;
 mod jira_client;
 mod jwt_auth;
 mod lifecycle;
+mod resilience;
 mod sync;

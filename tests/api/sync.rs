@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 const ADMIN: (&str, &str) = ("admin@example.com", "admin-token");
 
-async fn jira(
+pub(crate) async fn jira(
     w: &World,
     site: &str,
     method: &str,
@@ -28,7 +28,12 @@ async fn jira(
 }
 
 /// Waits until `jql` on `site` finds an issue for which `pred` holds; returns it.
-async fn eventually(w: &World, site: &str, jql: &str, pred: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn eventually(
+    w: &World,
+    site: &str,
+    jql: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
     let started = Instant::now();
     loop {
         let (_, v) = jira(
@@ -53,11 +58,11 @@ async fn eventually(w: &World, site: &str, jql: &str, pred: impl Fn(&Value) -> b
     }
 }
 
-fn adf(text: &str) -> Value {
+pub(crate) fn adf(text: &str) -> Value {
     json!({"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}]})
 }
 
-async fn connect_remote(w: &World) -> String {
+pub(crate) async fn connect_remote(w: &World) -> String {
     let alpha = w.token(&w.alpha, ADMIN).await;
     let beta = w.token(&w.beta, ADMIN).await;
     let (_, v) = w
@@ -81,7 +86,7 @@ async fn connect_remote(w: &World) -> String {
     v["connection"]["id"].as_str().unwrap().to_owned()
 }
 
-async fn app_writes(w: &World, site: &str) -> u64 {
+pub(crate) async fn app_writes(w: &World, site: &str) -> u64 {
     let c: Value = w
         .app
         .http

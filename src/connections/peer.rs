@@ -210,6 +210,8 @@ impl PeerClient {
         PeerClient {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_millis(settings.timeout_ms))
+                // Attachment streams get an hour in total, but never this long without a byte.
+                .read_timeout(Duration::from_millis(settings.timeout_ms))
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("static reqwest configuration"),

@@ -127,6 +127,9 @@ impl JiraClients {
         let redirect_list = allowlist.clone();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(settings.request_timeout_ms))
+            // Attachments get a longer total timeout (TRANSFER_TIMEOUT); a stalled one still
+            // fails after this long without a byte.
+            .read_timeout(Duration::from_millis(settings.request_timeout_ms))
             .connect_timeout(Duration::from_millis(settings.connect_timeout_ms))
             .user_agent(concat!("exalate-jira-cloud/", env!("CARGO_PKG_VERSION")))
             // A redirect is followed only to another allowed host, so Jira (or anything posing
@@ -236,6 +239,17 @@ impl JiraClient {
         path_and_query: &str,
         body: Option<(bytes_body::Body, &'static str)>,
     ) -> Result<reqwest::Response, JiraError> {
+        self.send_with_timeout(method, path_and_query, body, None)
+            .await
+    }
+
+    async fn send_with_timeout(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<(bytes_body::Body, &'static str)>,
+        timeout: Option<Duration>,
+    ) -> Result<reqwest::Response, JiraError> {
         let url = format!("{}{}", self.base_url, path_and_query);
         let settings = &self.shared.settings;
         let mut attempt: u32 = 0;
@@ -249,6 +263,9 @@ impl JiraClient {
                 .request(method.clone(), &url)
                 .header("Authorization", format!("JWT {token}"))
                 .header("Accept", "application/json");
+            if let Some(t) = timeout {
+                rb = rb.timeout(t);
+            }
             if let Some((b, content_type)) = &body {
                 rb = rb.header("Content-Type", *content_type).body(b.clone());
             }
@@ -349,10 +366,11 @@ impl JiraClient {
 
     /// The content of an attachment as a stream (`redirect=false`: no hop through the media host).
     pub async fn download_attachment(&self, id: &str) -> Result<reqwest::Response, JiraError> {
-        self.send(
+        self.send_with_timeout(
             Method::GET,
             &format!("/rest/api/3/attachment/content/{id}?redirect=false"),
             None,
+            Some(TRANSFER_TIMEOUT),
         )
         .await
     }
@@ -380,6 +398,7 @@ impl JiraClient {
             .shared
             .http
             .post(&url)
+            .timeout(TRANSFER_TIMEOUT)
             .header("Authorization", format!("JWT {token}"))
             .header("X-Atlassian-Token", "no-check")
             .multipart(form)
@@ -415,6 +434,10 @@ impl JiraClient {
         Ok(grants.global_permissions.iter().any(|p| p == "ADMINISTER"))
     }
 }
+
+/// Total time allowed for one attachment download or upload (a gigabyte over a slow link);
+/// the client's read timeout still catches a stalled one.
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Request bodies are cheap to clone for retries.
 pub mod bytes_body {

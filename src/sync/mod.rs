@@ -35,6 +35,8 @@ pub enum SyncError {
     Peer(#[from] peer::PeerError),
     #[error("the message is invalid: {0}")]
     Invalid(String),
+    #[error("the other side is still applying this change (a large attachment takes a while)")]
+    InProgress,
     #[error("database error: {0}")]
     Db(#[from] sea_orm::DbErr),
     #[error(transparent)]
@@ -88,6 +90,10 @@ pub struct SyncService {
 }
 
 const MAX_VISIBLE_ATTEMPTS: i32 = 5;
+
+/// How often a message being applied refreshes its inbox claim; a claim four times older than
+/// this belongs to an applier that died and may be taken over.
+const APPLY_HEARTBEAT_SECS: i64 = 5;
 
 /// The issue glance's label.
 #[derive(Clone, Copy)]
@@ -482,6 +488,11 @@ impl SyncService {
             .map(|m| async move {
                 match self.deliver(&m).await {
                     Ok(ack) => self.delivered(&m, ack).await,
+                    Err(SyncError::Peer(peer::PeerError::Remote { code, .. }))
+                        if code == "in_progress" =>
+                    {
+                        self.ask_again(&m).await
+                    }
                     Err(e) => self.failed(&m, &e).await,
                 }
             })
@@ -663,6 +674,22 @@ impl SyncService {
                 .await?;
             self.count_twins(m.tenant_id, &m.connection_uid).await?;
         }
+        Ok(())
+    }
+
+    /// The other side is still applying this message (a large attachment): not a failure, ask
+    /// again shortly for its answer.
+    async fn ask_again(&self, m: &sync_outbox::Model) -> Result<()> {
+        let next = Utc::now().fixed_offset() + chrono::Duration::seconds(2);
+        sync_outbox::Entity::update_many()
+            .col_expr(sync_outbox::Column::NextAttemptAt, Expr::value(next))
+            .col_expr(
+                sync_outbox::Column::LastError,
+                Expr::value(SyncError::InProgress.to_string()),
+            )
+            .filter(sync_outbox::Column::Id.eq(m.id))
+            .exec(&self.db)
+            .await?;
         Ok(())
     }
 
@@ -879,13 +906,64 @@ impl SyncService {
             {
                 return Ok(ack);
             }
+            // Seen but not applied: either being applied right now (its heartbeat is fresh: the
+            // sender is told to come back later) or its applier died (stale: taken over).
+            let stale = now - chrono::Duration::seconds(APPLY_HEARTBEAT_SECS * 4);
+            let taken = sync_inbox::Entity::update_many()
+                .col_expr(sync_inbox::Column::ReceivedAt, Expr::value(now))
+                .filter(sync_inbox::Column::Id.eq(inbox.id))
+                .filter(sync_inbox::Column::AppliedAt.is_null())
+                .filter(sync_inbox::Column::ReceivedAt.lt(stale))
+                .exec(&self.db)
+                .await?;
+            if taken.rows_affected == 0 {
+                return Err(SyncError::InProgress);
+            }
         }
-        let ack = self.apply(&t, uid, &target_project, &msg).await?;
-        let mut a: sync_inbox::ActiveModel = inbox.into();
-        a.ack = Set(Some(serde_json::to_string(&ack).expect("json")));
-        a.applied_at = Set(Some(Utc::now().fixed_offset()));
-        a.update(&self.db).await?;
-        Ok(ack)
+        // Applied in its own task: a sender that gives up waiting (a large attachment) must not
+        // cancel it half-way. A heartbeat keeps the claim fresh while it runs.
+        let me = self.clone();
+        let (uid_owned, project, inbox_id, msg) = (uid.to_owned(), target_project, inbox.id, msg);
+        let work = tokio::spawn(async move {
+            let beat = {
+                let db = me.db.clone();
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(Duration::from_secs(APPLY_HEARTBEAT_SECS as u64)).await;
+                        let _ = sync_inbox::Entity::update_many()
+                            .col_expr(
+                                sync_inbox::Column::ReceivedAt,
+                                Expr::value(Utc::now().fixed_offset()),
+                            )
+                            .filter(sync_inbox::Column::Id.eq(inbox_id))
+                            .exec(&db)
+                            .await;
+                    }
+                })
+            };
+            let result = me.apply(&t, &uid_owned, &project, &msg).await;
+            beat.abort();
+            let ack = result?;
+            sync_inbox::Entity::update_many()
+                .col_expr(
+                    sync_inbox::Column::Ack,
+                    Expr::value(serde_json::to_string(&ack).expect("json")),
+                )
+                .col_expr(
+                    sync_inbox::Column::AppliedAt,
+                    Expr::value(Utc::now().fixed_offset()),
+                )
+                .filter(sync_inbox::Column::Id.eq(inbox_id))
+                .exec(&me.db)
+                .await?;
+            Ok(ack)
+        });
+        match work.await {
+            Ok(r) => r,
+            Err(e) => Err(SyncError::Invalid(format!(
+                "applying the change failed: {e}"
+            ))),
+        }
     }
 
     async fn apply(

@@ -12,6 +12,16 @@ const ADMIN: (&str, &str) = ("admin@example.com", "admin-token");
 const ISSUES: usize = 500;
 
 pub(crate) fn start_app(dir: &std::path::Path, port: u16, keys: &str) -> Child {
+    start_app_with(dir, port, keys, &[])
+}
+
+/// `exalate serve` in `dir` on `port`, with extra `EXALATE__…` settings.
+pub(crate) fn start_app_with(
+    dir: &std::path::Path,
+    port: u16,
+    keys: &str,
+    extra: &[(&str, &str)],
+) -> Child {
     Command::new(env!("CARGO_BIN_EXE_exalate"))
         .arg("serve")
         .current_dir(dir)
@@ -27,6 +37,7 @@ pub(crate) fn start_app(dir: &std::path::Path, port: u16, keys: &str) -> Child {
         .env("EXALATE__SYNC__POLL_MS", "100")
         .env("EXALATE__JIRA__REQUESTS_PER_SECOND", "2000")
         .env("EXALATE__LOG__FILTER", "error")
+        .envs(extra.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

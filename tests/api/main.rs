@@ -1,3 +1,4 @@
+mod bench_attachment;
 mod bench_sync;
 mod cli;
 mod connections;

@@ -1,0 +1,205 @@
+//! Memory benchmark, run by `bash bench/attachment.sh` (ignored in the normal test run): a 1 GiB
+//! attachment synced from alpha to beta through a separate `exalate serve` process, whose
+//! resident memory is sampled throughout. Files are streamed Jira → node → node → Jira, so the
+//! app's RSS must grow by far less than the file (goal: < 64 MB).
+
+use crate::crash::{api, start_app_with, token, wait_up};
+use jira_emulator::{Emulator, EmulatorConfig, SiteConfig};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const ADMIN: (&str, &str) = ("admin@example.com", "admin-token");
+
+/// Resident set size of `pid` in KiB (`VmRSS` in /proc).
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+#[ignore = "benchmark: bash bench/attachment.sh"]
+async fn bench_attachment_memory() {
+    let mb: u64 = std::env::var("BENCH_ATTACHMENT_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
+    let size = mb * 1024 * 1024;
+    let data = tempfile::tempdir().unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        sites: ["alpha", "beta"]
+            .iter()
+            .map(|n| SiteConfig {
+                name: (*n).into(),
+                listen: "127.0.0.1:0".into(),
+            })
+            .collect(),
+        data_dir: Some(data.path().to_owned()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let (alpha, beta) = (
+        emu.site("alpha").base_url.clone(),
+        emu.site("beta").base_url.clone(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let keys = format!("{alpha}/_emulator/install-keys");
+    let limit = (size * 2).to_string();
+    let mut app = start_app_with(
+        dir.path(),
+        port,
+        &keys,
+        &[("EXALATE__SYNC__MAX_ATTACHMENT_BYTES", limit.as_str())],
+    );
+    let http = reqwest::Client::new();
+    wait_up(&http, &base).await;
+    for site in [&alpha, &beta] {
+        let resp = http
+            .get(format!("{site}/rest/plugins/1.0/"))
+            .basic_auth(ADMIN.0, Some(ADMIN.1))
+            .send()
+            .await
+            .unwrap();
+        let t = resp.headers()["upm-token"].to_str().unwrap().to_owned();
+        http.post(format!("{site}/rest/plugins/1.0/?token={t}"))
+            .basic_auth(ADMIN.0, Some(ADMIN.1))
+            .json(&json!({"pluginUri": format!("{base}/atlassian-connect.json")}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let (ta, tb) = (token(&http, &alpha).await, token(&http, &beta).await);
+    let (_, v) = api(
+        &http,
+        &base,
+        "POST",
+        "/api/connections",
+        &ta,
+        json!({"destinationUrl": null, "localProjectKey": "TEST"}),
+    )
+    .await;
+    let code = v["invitationCode"].as_str().unwrap().to_owned();
+    let (s, v) = api(
+        &http,
+        &base,
+        "POST",
+        "/api/invitations/accept",
+        &tb,
+        json!({"code": code, "projectKey": "SUP"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let uid = v["connection"]["id"].as_str().unwrap().to_owned();
+
+    // Warm up (pools, caches, HTTP clients) with a small synced issue first.
+    let on_beta = || emu.site("beta").site.lock().issues.len();
+    let n0 = on_beta();
+    let (s, v) = api(
+        &http,
+        &base,
+        "POST",
+        "/api/issues/TEST-1/exalate",
+        &ta,
+        json!({"connectionId": uid}),
+    )
+    .await;
+    assert_eq!(s, 202, "{v}");
+    let started = Instant::now();
+    while on_beta() == n0 {
+        assert!(started.elapsed() < Duration::from_secs(30), "warm-up sync");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // A big file on TEST-2, uploaded to alpha as a stream of pseudo-random chunks.
+    let chunk: Vec<u8> = (0..1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let chunks = size / chunk.len() as u64;
+    let body = reqwest::Body::wrap_stream(futures_util::stream::iter((0..chunks).map(move |n| {
+        let mut c = chunk.clone();
+        c[..8].copy_from_slice(&n.to_le_bytes());
+        Ok::<_, std::io::Error>(c)
+    })));
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::stream_with_length(body, size).file_name("big.bin"),
+    );
+    let r = http
+        .post(format!("{alpha}/rest/api/3/issue/TEST-2/attachments"))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .header("X-Atlassian-Token", "no-check")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "upload: {}", r.status());
+    let source_sha = {
+        let d = emu.site("alpha").site.lock();
+        d.attachments
+            .values()
+            .find(|a| a.filename == "big.bin")
+            .unwrap()
+            .sha256
+            .clone()
+    };
+
+    let pid = app.id();
+    let before = rss_kib(pid);
+    let t0 = Instant::now();
+    let (s, v) = api(
+        &http,
+        &base,
+        "POST",
+        "/api/issues/TEST-2/exalate",
+        &ta,
+        json!({"connectionId": uid}),
+    )
+    .await;
+    assert_eq!(s, 202, "{v}");
+    let mut peak = before;
+    let arrived = loop {
+        peak = peak.max(rss_kib(pid));
+        let got = {
+            let d = emu.site("beta").site.lock();
+            d.attachments
+                .values()
+                .find(|a| a.filename == "big.bin")
+                .map(|a| (a.size, a.sha256.clone()))
+        };
+        if let Some(g) = got {
+            break g;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(900),
+            "the file did not arrive"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let took = t0.elapsed().as_secs_f64();
+    assert_eq!(arrived, (size, source_sha), "the same bytes arrived");
+    let growth_mb = (peak.saturating_sub(before)) as f64 / 1024.0;
+    println!(
+        "attachment_memory size_mb={mb} rss_before_mb={:.1} rss_peak_mb={:.1} growth_mb={growth_mb:.1} seconds={took:.1} mb_per_s={:.0}",
+        before as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        mb as f64 / took
+    );
+    assert!(growth_mb < 64.0, "RSS grew by {growth_mb:.1} MB");
+    app.kill().ok();
+    app.wait().ok();
+    emu.stop().await;
+}

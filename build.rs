@@ -30,15 +30,17 @@ fn main() {
         "package.json",
         "package-lock.json",
         "index.html",
-        "vite.config.ts",
+        "vite.config.mts",
         "tsconfig.json",
         "src",
     ] {
         println!("cargo:rerun-if-changed=frontend/{p}");
     }
-    if std::env::var_os("EXALATE_SKIP_FRONTEND_BUILD").is_some()
-        || !fe.join("package.json").exists()
-    {
+    // Any value but "0" or "false" skips the build.
+    let skip = std::env::var("EXALATE_SKIP_FRONTEND_BUILD")
+        .map(|v| v != "0" && !v.eq_ignore_ascii_case("false"))
+        .unwrap_or(false);
+    if skip || !fe.join("package.json").exists() {
         return;
     }
     let lock_newer = || -> bool {

@@ -106,6 +106,57 @@ export interface SyncStatusResult {
   status: IssueSyncStatus;
 }
 
+export interface QueueSummary {
+  connectionId: string;
+  connectionName: string;
+  outgoing: number;
+  incoming: number;
+  /** ISO 8601 timestamp of the oldest waiting change; null when nothing waits. */
+  oldest: string | null;
+}
+
+/** A change waiting to be sent to the other side. */
+export interface OutgoingItem {
+  connectionId: string;
+  connectionName: string;
+  issueKey: string;
+  seq: number;
+  attempts: number;
+  /** Why the last attempt failed; null before the first attempt or after a success. */
+  lastError: string | null;
+  /** ISO 8601 timestamps. */
+  createdAt: string;
+  nextAttemptAt: string;
+}
+
+/** A change received from the other side and not yet applied to Jira. */
+export interface IncomingItem {
+  connectionId: string;
+  connectionName: string;
+  /** The issue key on the other side. */
+  senderIssueKey: string;
+  seq: number;
+  /** ISO 8601 timestamp. */
+  receivedAt: string;
+}
+
+export interface SyncQueue {
+  summary: QueueSummary[];
+  outgoing: OutgoingItem[];
+  incoming: IncomingItem[];
+}
+
+export interface SyncErrorItem {
+  id: string;
+  connectionId: string;
+  connectionName: string | null;
+  issueKey: string;
+  twinKey: string | null;
+  /** ISO 8601 timestamp. */
+  when: string;
+  cause: string | null;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -202,6 +253,11 @@ export function createApi(options: ApiOptions) {
       request<SyncStatusResult>('POST', `/api/issues/${enc(issueKey)}/exalate`, { connectionId }),
     retryIssue: (issueKey: string, connectionId: string) =>
       request<SyncStatusResult>('POST', `/api/issues/${enc(issueKey)}/retry`, { connectionId }),
+
+    syncQueue: () => request<SyncQueue>('GET', '/api/sync/queue'),
+    syncErrors: () => request<{ errors: SyncErrorItem[] }>('GET', '/api/sync/errors'),
+    retrySyncError: (id: string) => request<SyncStatusResult>('POST', `/api/sync/errors/${enc(id)}/retry`),
+    resolveSyncError: (id: string) => request<void>('POST', `/api/sync/errors/${enc(id)}/resolve`),
   };
 }
 

@@ -19,6 +19,13 @@ describe('Connect host helpers with all.js', () => {
     await expect(getContextToken()).resolves.toBe('ctx-token');
     expect(showHostFlag('Saved')).toBe(true);
     expect(create).toHaveBeenCalledWith({ title: 'Saved', type: 'success', close: 'auto' });
+    expect(showHostFlag('Retry failed', 'error', 'The other side is down.')).toBe(true);
+    expect(create).toHaveBeenLastCalledWith({
+      title: 'Retry failed',
+      body: 'The other side is down.',
+      type: 'error',
+      close: 'manual',
+    });
   });
 
   it('navigate pages of the host site through AP.navigator', () => {

@@ -6,7 +6,9 @@ interface ConnectHost {
   resize?: () => void;
   navigator?: { go: (target: string, context: Record<string, unknown>) => void };
   context?: { getToken?: (callback: (token: string) => void) => void };
-  flag?: { create: (options: { title: string; body?: string; type: 'success'; close: 'auto' }) => unknown };
+  flag?: {
+    create: (options: { title: string; body?: string; type: 'success' | 'error'; close: 'auto' | 'manual' }) => unknown;
+  };
 }
 
 declare global {
@@ -90,12 +92,15 @@ function sameOrigin(a: string, b: string): boolean {
   }
 }
 
-/** Shows a success flag through Jira; false when there is no host, so the caller shows its own. */
-export function showHostFlag(title: string): boolean {
+/**
+ * Shows a flag through Jira; false when there is no host, so the caller shows its own. Success
+ * flags go away by themselves; error flags stay until closed, so there is time to read them.
+ */
+export function showHostFlag(title: string, type: 'success' | 'error' = 'success', body?: string): boolean {
   const flag = window.AP?.flag;
   if (!flag) return false;
   try {
-    flag.create({ title, type: 'success', close: 'auto' });
+    flag.create({ title, ...(body ? { body } : {}), type, close: type === 'success' ? 'auto' : 'manual' });
     return true;
   } catch {
     return false;

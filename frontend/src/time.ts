@@ -27,3 +27,14 @@ export function formatAbsolute(iso: string | null | undefined): string {
   const then = new Date(iso);
   return Number.isNaN(then.getTime()) ? '' : then.toLocaleString();
 }
+
+/** "in 20 seconds", "in 5 minutes" for a time ahead (a retry, say); "now" once it has come. */
+export function formatUntil(iso: string | null | undefined, now: Date = new Date()): string {
+  if (!iso) return '—';
+  const then = new Date(iso);
+  if (Number.isNaN(then.getTime())) return '—';
+  const seconds = Math.round((then.getTime() - now.getTime()) / 1000);
+  if (seconds <= 0) return 'now';
+  if (seconds < 60) return relative.format(seconds, 'second');
+  return formatRelative(iso, now);
+}

@@ -34,7 +34,7 @@ pub enum JiraError {
     NotFound(String),
     #[error("Jira rejected the request ({status}): {message}")]
     Rejected { status: u16, message: String },
-    #[error("Jira failed ({status}) after {attempts} attempts")]
+    #[error("Jira answered {status} (tried {attempts} time(s)); it may be down or overloaded, the sync retries by itself")]
     ServerError { status: u16, attempts: u32 },
     #[error("Jira answered something unexpected: {0}")]
     Decode(String),

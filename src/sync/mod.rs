@@ -29,9 +29,11 @@ pub enum SyncError {
     NoConnection,
     #[error("Issue {0} does not exist or is not in a project of this connection.")]
     IssueNotInConnection(String),
-    #[error("Jira could not answer: {0}")]
+    // Both say who failed themselves ("Jira …", "the other Exalate node …", or the other side's
+    // own message), so they are shown as they are.
+    #[error(transparent)]
     Jira(#[from] JiraError),
-    #[error("the other side could not be reached: {0}")]
+    #[error(transparent)]
     Peer(#[from] peer::PeerError),
     #[error("the message is invalid: {0}")]
     Invalid(String),
@@ -943,6 +945,15 @@ impl SyncService {
             };
             let result = me.apply(&t, &uid_owned, &project, &msg).await;
             beat.abort();
+            if result.is_err() {
+                // Release the claim: the sender's retry applies it again straight away.
+                let released = Utc::now().fixed_offset() - chrono::Duration::days(1);
+                let _ = sync_inbox::Entity::update_many()
+                    .col_expr(sync_inbox::Column::ReceivedAt, Expr::value(released))
+                    .filter(sync_inbox::Column::Id.eq(inbox_id))
+                    .exec(&me.db)
+                    .await;
+            }
             let ack = result?;
             sync_inbox::Entity::update_many()
                 .col_expr(

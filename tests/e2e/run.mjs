@@ -87,6 +87,23 @@ async function connectionRow(frame, text) {
   await frame.getByText(text).first().waitFor({ timeout: 15000 });
 }
 
+/// The emulator's fault injection on one site (jira-emulator/README.md): PUT rules, or clear them.
+async function setFaults(site, faults) {
+  const res = await fetch(`${site}/_emulator/faults`, faults
+    ? { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(faults) }
+    : { method: "DELETE" });
+  if (!res.ok) throw new Error(`faults on ${site}: HTTP ${res.status}`);
+}
+
+/// Polls `check` every second until it holds; `what` names it in the timeout error.
+async function until(what, check, timeout) {
+  const end = Date.now() + timeout;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
+    await new Promise((ok) => setTimeout(ok, 1000));
+  }
+}
+
 const results = [];
 async function test(name, fn) {
   try {
@@ -269,6 +286,64 @@ try {
     const frame = page.frameLocator("#app-frame");
     await expectText(frame, "You need Jira admin permission");
     await shot(page, "non-admin-console");
+    await page.context().close();
+  });
+  await test("Sync Queue and Errors tabs", async () => {
+    const page = await newPage();
+    await login(page, demo.alpha, ADMIN);
+    const frame = await openConsole(page);
+    await frame.getByRole("tab", { name: "Sync Queue" }).click();
+    await frame.getByRole("heading", { name: "Sync Queue" }).waitFor({ timeout: 15000 });
+    await frame.getByText(/The sync queue is empty|By connection/).first().waitFor({ timeout: 15000 });
+    await shot(page, "alpha-sync-queue");
+    await frame.getByRole("tab", { name: "Errors" }).click();
+    await expectText(frame, "No sync errors");
+    await shot(page, "alpha-errors-empty");
+
+    // A real error: alpha's Jira answers 500 to every issue create, so beta's TEST-1 cannot get its
+    // twin in alpha's SUP (the No path's connection). Beta retries, then lists it under Errors.
+    await setFaults(demo.alpha, {
+      rules: [{ pathPrefix: "/rest/api/3/issue", method: "POST", kind: "error", status: 500, remaining: 100 }],
+    });
+    try {
+      await login(page, demo.beta, ADMIN);
+      await page.goto(`${demo.beta}/browse/TEST-1`);
+      await page.click('[data-glance="exalate-sync-status"]');
+      const glance = page.frameLocator('iframe[data-module-key="exalate-sync-status"]');
+      await glance.getByRole("button", { name: "Exalate", exact: true }).click();
+      await expectText(glance, "In Progress");
+
+      await page.goto(`${demo.beta}/plugins/servlet/ac/${APP}/exalate-console`);
+      const beta = page.frameLocator("#app-frame");
+      await beta.getByRole("tab", { name: "Sync Queue" }).click();
+      // The tab refreshes itself: the change shows up, then the reason of its failed attempt.
+      const waiting = beta.getByRole("table", { name: "Outgoing changes" }).getByRole("row").filter({ hasText: "TEST-1" });
+      await waiting.waitFor({ timeout: 30000 });
+      await until("a failed attempt in the Sync Queue", async () => (await waiting.getByRole("cell").nth(3).innerText()).trim() !== "—", 60000);
+      await shot(page, "beta-sync-queue-retrying");
+
+      await beta.getByRole("tab", { name: "Errors" }).click();
+      const errorRow = beta.getByRole("table", { name: "Sync errors" }).getByRole("row").filter({ hasText: "TEST-1" });
+      await until("TEST-1 under Errors", async () => {
+        if (await errorRow.count()) return true;
+        await beta.getByRole("button", { name: "Refresh" }).click();
+        return false;
+      }, 240000);
+      await shot(page, "beta-errors-row");
+
+      // Alpha's Jira works again: Retry sends it now, the row goes, Jira shows the flag.
+      await setFaults(demo.alpha, null);
+      await errorRow.getByRole("button", { name: "Retry" }).click();
+      const flag = "Sync of TEST-1 queued again"; // Jira's flag (AP.flag), or the page's own without all.js
+      await until("the Retry flag", async () => (await page.getByText(flag).count()) + (await beta.getByText(flag).count()) > 0, 15000);
+      await expectText(beta, "No sync errors");
+      await shot(page, "beta-errors-retried");
+      await beta.getByRole("tab", { name: "Sync Queue" }).click();
+      await expectText(beta, "The sync queue is empty", 90000);
+      await shot(page, "beta-sync-queue-empty");
+    } finally {
+      await setFaults(demo.alpha, null).catch(() => {});
+    }
     await page.context().close();
   });
 } finally {

@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from '@testing-library/react';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { Connection } from '../api';
-import { apiError, fakeServer } from '../test/fakeServer';
+import { apiError, EMPTY_QUEUE, fakeServer } from '../test/fakeServer';
 import { ADMIN, renderPage } from '../test/render';
 
 const NOT_ADMIN_TEXT =
@@ -152,12 +152,17 @@ describe('General Settings tab', () => {
 });
 
 describe('Sync Queue and Errors tabs', () => {
-  it('switch client-side and are empty for now', async () => {
-    fakeServer({ 'GET /api/whoami': ADMIN, 'GET /api/connections': { connections: [] } });
+  it('switch client-side', async () => {
+    fakeServer({
+      'GET /api/whoami': ADMIN,
+      'GET /api/connections': { connections: [] },
+      'GET /api/sync/queue': EMPTY_QUEUE,
+      'GET /api/sync/errors': { errors: [] },
+    });
     const { user } = renderPage('admin/connections');
     await user.click(await screen.findByRole('tab', { name: 'Sync Queue' }));
-    expect(await screen.findByText('Nothing here yet')).toBeInTheDocument();
+    expect(await screen.findByText('The sync queue is empty')).toBeInTheDocument();
     await user.click(screen.getByRole('tab', { name: 'Errors' }));
-    expect(await screen.findByText('Sync errors show up here, with what went wrong.')).toBeInTheDocument();
+    expect(await screen.findByText('No sync errors')).toBeInTheDocument();
   });
 });

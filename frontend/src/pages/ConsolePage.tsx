@@ -9,8 +9,9 @@ import { errorMessage } from '../api';
 import { NotAdminMessage } from '../components/NotAdminMessage';
 import { useApi } from '../context';
 import { ConnectionsTab } from './ConnectionsTab';
-import { EmptyTab } from './EmptyTab';
+import { ErrorsTab } from './ErrorsTab';
 import { GeneralSettingsTab } from './GeneralSettingsTab';
+import { SyncQueueTab } from './SyncQueueTab';
 
 export type ConsoleTab = 'connections' | 'general-settings' | 'sync-queue' | 'errors';
 
@@ -47,7 +48,7 @@ export default function ConsolePage({ initialTab }: { initialTab: ConsoleTab }) 
         </SectionMessage>
       );
     case 'admin':
-      // Flags (Copy, Activate, Delete…) are only raised here; the other pages do without the code.
+      // Flags (Copy, Activate, Delete, Retry…) are only raised here; the other pages do without the code.
       return (
         <FlagsProvider>
           <Tabs id="exalate-console" selected={selected} onChange={setSelected}>
@@ -64,10 +65,11 @@ export default function ConsolePage({ initialTab }: { initialTab: ConsoleTab }) 
               <GeneralSettingsTab />
             </TabPanel>
             <TabPanel>
-              <EmptyTab title="Sync Queue" description="Changes waiting to be sent to the other side show up here." />
+              {/* Panels stay mounted once visited: the queue only polls while it is the one shown. */}
+              <SyncQueueTab isActive={TABS[selected] === 'sync-queue'} />
             </TabPanel>
             <TabPanel>
-              <EmptyTab title="Errors" description="Sync errors show up here, with what went wrong." />
+              <ErrorsTab />
             </TabPanel>
           </Tabs>
         </FlagsProvider>

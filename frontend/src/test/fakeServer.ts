@@ -1,5 +1,6 @@
 // A stand-in for the Exalate server: routes "METHOD /path" to canned answers and records calls.
 import { vi } from 'vitest';
+import type { SyncErrorItem, SyncQueue } from '../api';
 
 interface Call {
   method: string;
@@ -43,4 +44,30 @@ export function fakeServer(routes: Record<string, Route>) {
 function respond({ status = 200, body }: Answer): Response {
   if (status === 204) return new Response(null, { status });
   return new Response(JSON.stringify(body ?? null), { status, headers: { 'Content-Type': 'application/json' } });
+}
+
+/** `GET /api/sync/queue` with nothing waiting. */
+export const EMPTY_QUEUE: SyncQueue = { summary: [], outgoing: [], incoming: [] };
+
+/**
+ * The Errors tab's endpoints over `errors`, which the test keeps: Retry and Resolve take the error
+ * off the list, as the server does, and answer as it does.
+ */
+export function syncErrorRoutes(errors: SyncErrorItem[]): Record<string, Route> {
+  const routes: Record<string, Route> = { 'GET /api/sync/errors': () => ({ body: { errors: [...errors] } }) };
+  for (const { id } of errors) {
+    const drop = () => {
+      const at = errors.findIndex((e) => e.id === id);
+      if (at >= 0) errors.splice(at, 1);
+    };
+    routes[`POST /api/sync/errors/${id}/retry`] = () => {
+      drop();
+      return { body: { status: 'in_progress' } };
+    };
+    routes[`POST /api/sync/errors/${id}/resolve`] = () => {
+      drop();
+      return { status: 204 };
+    };
+  }
+  return routes;
 }

@@ -73,6 +73,38 @@ async fn install(http: &reqwest::Client, site: &str, descriptor: &str) -> Result
 
 /// The demo's configuration: the defaults (and any --config / environment), pointed at the
 /// emulated sites.
+/// TEST-1 on a fresh alpha gets a file, so exalating it shows an attachment travel too.
+async fn sample_attachment(http: &reqwest::Client, emulator: &Emulator, alpha: &str) {
+    let empty = {
+        let d = emulator.site("alpha").site.lock();
+        d.issues
+            .values()
+            .find(|i| i.key == "TEST-1")
+            .is_some_and(|i| i.attachment_ids.is_empty())
+    };
+    if !empty {
+        return;
+    }
+    let text = "Steps to reproduce:\n1. Reset the password\n2. Log in with the new one\n3. \"Invalid credentials\"\n";
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(text.as_bytes().to_vec())
+            .file_name("steps-to-reproduce.txt")
+            .mime_str("text/plain")
+            .expect("static mime type"),
+    );
+    let sent = http
+        .post(format!("{alpha}/rest/api/3/issue/TEST-1/attachments"))
+        .basic_auth("admin@example.com", Some("admin-token"))
+        .header("X-Atlassian-Token", "no-check")
+        .multipart(form)
+        .send()
+        .await;
+    if let Err(e) = sent {
+        tracing::warn!(error = %e, "demo attachment not added");
+    }
+}
+
 pub fn demo_settings(mut s: Settings, args: &DemoArgs, alpha: &str) -> Settings {
     let data = args.data.display().to_string();
     s.server.listen = args.app.clone();
@@ -118,6 +150,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<(), DemoError> {
     for site in [&alpha, &beta] {
         install(&http, site, &descriptor).await?;
     }
+    sample_attachment(&http, &emulator, &alpha).await;
     println!(
         "\nExalate demo is running.\n\n  Jira site alpha  {alpha}\n  Jira site beta   {beta}\n  Exalate app      {base}\n\n\
          Log in on either site as admin@example.com / admin-token (site admin),\n\

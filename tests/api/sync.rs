@@ -844,3 +844,64 @@ async fn concurrent_edits_on_both_sides_converge_on_the_later_edit_per_field() {
     );
     w.emu.stop().await;
 }
+
+#[tokio::test]
+async fn deleting_a_connection_stops_sync_and_leaves_both_issues_as_they_are() {
+    let w = world().await;
+    let uid = connect_remote(&w).await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    w.api(
+        "POST",
+        "/api/issues/TEST-2/exalate",
+        &alpha,
+        Some(json!({"connectionId": uid})),
+    )
+    .await;
+    let twin = eventually(&w, &w.beta, "project = SUP", |i| {
+        i["fields"]["summary"] == "Add dark mode to the settings page"
+    })
+    .await;
+    let twin_key = twin["key"].as_str().unwrap().to_owned();
+    let (s, _) = w
+        .api("DELETE", &format!("/api/connections/{uid}"), &alpha, None)
+        .await;
+    assert_eq!(s, 204);
+    jira(
+        &w,
+        &w.alpha,
+        "PUT",
+        "/rest/api/3/issue/TEST-2",
+        Some(json!({"fields": {"summary": "Edited after the connection was deleted"}})),
+    )
+    .await;
+    jira(
+        &w,
+        &w.beta,
+        "PUT",
+        &format!("/rest/api/3/issue/{twin_key}"),
+        Some(json!({"fields": {"summary": "Beta edited after the delete"}})),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    eventually(&w, &w.beta, &format!("key = {twin_key}"), |i| {
+        i["fields"]["summary"] == "Beta edited after the delete"
+    })
+    .await;
+    eventually(&w, &w.alpha, "key = TEST-2", |i| {
+        i["fields"]["summary"] == "Edited after the connection was deleted"
+    })
+    .await;
+    // Nothing queued for a connection that no longer exists, and both issues are still there.
+    let (_, q) = w.api("GET", "/api/sync/queue", &alpha, None).await;
+    assert_eq!(q["outgoing"].as_array().map(Vec::len), Some(0), "{q}");
+    let (s, _) = jira(
+        &w,
+        &w.beta,
+        "GET",
+        &format!("/rest/api/3/issue/{twin_key}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    w.emu.stop().await;
+}

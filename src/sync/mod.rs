@@ -49,6 +49,20 @@ pub enum SyncError {
 
 type Result<T> = std::result::Result<T, SyncError>;
 
+impl SyncError {
+    /// Not failures: the other side is busy applying the message, or a Jira asked for a pause
+    /// (429). The message is asked again shortly without using up an attempt.
+    fn is_pause(&self) -> bool {
+        match self {
+            SyncError::Jira(JiraError::RateLimited(_)) => true,
+            SyncError::Peer(peer::PeerError::Remote { code, .. }) => {
+                code == "in_progress" || code == "jira_rate_limited"
+            }
+            _ => false,
+        }
+    }
+}
+
 /// One message of the sync protocol (`POST /peer/connections/{uid}/sync`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -490,11 +504,7 @@ impl SyncService {
             .map(|m| async move {
                 match self.deliver(&m).await {
                     Ok(ack) => self.delivered(&m, ack).await,
-                    Err(SyncError::Peer(peer::PeerError::Remote { code, .. }))
-                        if code == "in_progress" =>
-                    {
-                        self.ask_again(&m).await
-                    }
+                    Err(e) if e.is_pause() => self.ask_again(&m, &e).await,
                     Err(e) => self.failed(&m, &e).await,
                 }
             })
@@ -679,16 +689,13 @@ impl SyncService {
         Ok(())
     }
 
-    /// The other side is still applying this message (a large attachment): not a failure, ask
-    /// again shortly for its answer.
-    async fn ask_again(&self, m: &sync_outbox::Model) -> Result<()> {
+    /// The other side is still applying this message (a large attachment) or Jira is rate
+    /// limiting: not a failure (never shown as an error), ask again shortly.
+    async fn ask_again(&self, m: &sync_outbox::Model, why: &SyncError) -> Result<()> {
         let next = Utc::now().fixed_offset() + chrono::Duration::seconds(2);
         sync_outbox::Entity::update_many()
             .col_expr(sync_outbox::Column::NextAttemptAt, Expr::value(next))
-            .col_expr(
-                sync_outbox::Column::LastError,
-                Expr::value(SyncError::InProgress.to_string()),
-            )
+            .col_expr(sync_outbox::Column::LastError, Expr::value(why.to_string()))
             .filter(sync_outbox::Column::Id.eq(m.id))
             .exec(&self.db)
             .await?;

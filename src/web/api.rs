@@ -43,6 +43,10 @@ impl From<crate::sync::SyncError> for ApiError {
         let (status, code) = match &e {
             S::NoConnection => (StatusCode::NOT_FOUND, "connection_not_found"),
             S::IssueNotInConnection(_) => (StatusCode::NOT_FOUND, "issue_not_found"),
+            // Jira asked us to slow down: not a failure, the sender asks again later.
+            S::Jira(crate::jira::JiraError::RateLimited(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "jira_rate_limited")
+            }
             S::Jira(_) => (StatusCode::BAD_GATEWAY, "jira_unavailable"),
             S::Peer(_) => (StatusCode::BAD_GATEWAY, "peer_unreachable"),
             S::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_sync_message"),

@@ -423,3 +423,44 @@ async fn two_replicas_on_postgresql_share_the_queue_without_duplicates() {
     eventually(&w, &w.alpha, "key = TEST-1", |_| true).await;
     w.emu.stop().await;
 }
+
+#[tokio::test]
+async fn rate_limits_slow_the_sync_down_but_never_show_as_errors() {
+    let w = world().await;
+    let uid = connect_remote(&w).await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    let keys = seed(&w.emu.site("alpha").site, "Paced", 6);
+    // Half of beta's answers are 429 with Retry-After: 1.
+    set_faults(
+        &w,
+        &w.beta,
+        json!({"rules": [{"kind": "rate_limit", "probability": 0.5, "retryAfterSecs": 1}]}),
+    )
+    .await;
+    for key in &keys {
+        let (s, v) = w
+            .api(
+                "POST",
+                &format!("/api/issues/{key}/exalate"),
+                &alpha,
+                Some(json!({"connectionId": uid})),
+            )
+            .await;
+        assert_eq!(s, 202, "{v}");
+    }
+    let started = Instant::now();
+    loop {
+        let (_, e) = w.api("GET", "/api/sync/errors", &alpha, None).await;
+        assert_eq!(e["errors"].as_array().map(Vec::len), Some(0), "{e}");
+        let t = twins(&w.emu, "beta", "Paced ");
+        if t.len() == 6 && t.iter().all(|(_, c)| *c == 1) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(90), "{t:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    set_faults(&w, &w.beta, json!({"rules": []})).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_exactly_once(&twins(&w.emu, "beta", "Paced "), "Paced", 6, 1);
+    w.emu.stop().await;
+}

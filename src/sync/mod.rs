@@ -954,7 +954,8 @@ impl SyncService {
             beat.abort();
             if result.is_err() {
                 // Release the claim: the sender's retry applies it again straight away.
-                let released = Utc::now().fixed_offset() - chrono::Duration::days(1);
+                let released = Utc::now().fixed_offset()
+                    - chrono::Duration::seconds(APPLY_HEARTBEAT_SECS * 4 + 1);
                 let _ = sync_inbox::Entity::update_many()
                     .col_expr(sync_inbox::Column::ReceivedAt, Expr::value(released))
                     .filter(sync_inbox::Column::Id.eq(inbox_id))

@@ -648,15 +648,7 @@ impl SyncService {
             .await?
         {
             let first_link = row.twin_id.is_none();
-            let mut a: synced_issues::ActiveModel = row.clone().into();
-            a.twin_id = Set(Some(ack.twin_id.clone()));
-            a.twin_key = Set(Some(ack.twin_key.clone()));
-            a.twin_url = Set(Some(ack.twin_url.clone()));
-            a.status = Set("synchronized".into());
-            a.error = Set(None);
-            a.last_sync_at = Set(Some(now));
-            a.updated_at = Set(now);
-            a.update(&self.db).await?;
+            let mut glance = row.glance.clone();
             if let Some(t) = self.tenant(m.tenant_id).await? {
                 if first_link {
                     self.link(
@@ -668,16 +660,23 @@ impl SyncService {
                     )
                     .await;
                 }
-                self.set_glance(
-                    &t,
-                    &m.connection_uid,
-                    &row.issue_id,
-                    &row.issue_key,
-                    row.glance.as_deref(),
-                    Glance::Synchronized,
-                )
-                .await;
+                if let Some(label) = self
+                    .put_glance(&t, &row.issue_key, glance.as_deref(), Glance::Synchronized)
+                    .await
+                {
+                    glance = Some(label.to_owned());
+                }
             }
+            let mut a: synced_issues::ActiveModel = row.into();
+            a.twin_id = Set(Some(ack.twin_id.clone()));
+            a.twin_key = Set(Some(ack.twin_key.clone()));
+            a.twin_url = Set(Some(ack.twin_url.clone()));
+            a.status = Set("synchronized".into());
+            a.error = Set(None);
+            a.glance = Set(glance);
+            a.last_sync_at = Set(Some(now));
+            a.updated_at = Set(now);
+            a.update(&self.db).await?;
             connections::Entity::update_many()
                 .col_expr(connections::Column::LastActivityAt, Expr::value(now))
                 .filter(connections::Column::TenantId.eq(m.tenant_id))
@@ -811,28 +810,10 @@ impl SyncService {
         current: Option<&str>,
         to: Glance,
     ) {
-        let (label, kind) = to.lozenge();
-        if current == Some(label) {
-            return;
-        }
-        let Ok(client) = self.jira.for_tenant(t.clone()) else {
+        let Some(label) = self.put_glance(t, issue_key, current, to).await else {
             return;
         };
-        let app = self.jira.app_key();
-        let body = serde_json::to_vec(
-            &json!({"type": "lozenge", "value": {"label": label, "type": kind}}),
-        )
-        .expect("json");
-        let path = format!("/rest/api/3/issue/{issue_key}/properties/com.atlassian.jira.issue:{app}:exalate-sync-status:status");
-        if let Err(e) = client
-            .send(
-                reqwest::Method::PUT,
-                &path,
-                Some((body.into(), "application/json")),
-            )
-            .await
-        {
-            tracing::warn!(issue = issue_key, error = %e, "glance status not set");
+        if current == Some(label) {
             return;
         }
         let _ = synced_issues::Entity::update_many()
@@ -842,6 +823,42 @@ impl SyncService {
             .filter(synced_issues::Column::IssueId.eq(issue_id))
             .exec(&self.db)
             .await;
+    }
+
+    /// Writes the glance label to Jira unless `current` already says it; returns the label the
+    /// row should record (`current` when the write failed), for the caller's own row update.
+    async fn put_glance(
+        &self,
+        t: &Arc<Tenant>,
+        issue_key: &str,
+        current: Option<&str>,
+        to: Glance,
+    ) -> Option<&'static str> {
+        let (label, kind) = to.lozenge();
+        if current == Some(label) {
+            return Some(label);
+        }
+        let client = self.jira.for_tenant(t.clone()).ok()?;
+        let app = self.jira.app_key();
+        let body = serde_json::to_vec(
+            &json!({"type": "lozenge", "value": {"label": label, "type": kind}}),
+        )
+        .expect("json");
+        let path = format!("/rest/api/3/issue/{issue_key}/properties/com.atlassian.jira.issue:{app}:exalate-sync-status:status");
+        match client
+            .send(
+                reqwest::Method::PUT,
+                &path,
+                Some((body.into(), "application/json")),
+            )
+            .await
+        {
+            Ok(_) => Some(label),
+            Err(e) => {
+                tracing::warn!(issue = issue_key, error = %e, "glance status not set");
+                None
+            }
+        }
     }
 
     // ------------------------------------------------------------------ receiving side
@@ -1148,19 +1165,28 @@ impl SyncService {
             self.apply_attachments(t, uid, &id, msg, issue).await?;
         }
         let now = Utc::now().fixed_offset();
-        let glance_before = match recorded {
+        if created {
+            self.link(t, &key, &msg.sender_issue_key, &sender_url, uid)
+                .await;
+        }
+        let current = recorded.as_ref().and_then(|(row, _)| row.glance.clone());
+        let glance = self
+            .put_glance(t, &key, current.as_deref(), Glance::Synchronized)
+            .await
+            .map(str::to_owned)
+            .or(current);
+        match recorded {
             Some((row, recorded)) => {
                 // Comments and attachments the app wrote are not part of this side's replica,
                 // so what was read before the writes still holds for them.
-                let glance = row.glance.clone();
                 let mut a: synced_issues::ActiveModel = row.into();
+                a.glance = Set(glance);
                 a.last_replica = Set(Some(serde_json::to_string(&recorded).expect("json")));
                 a.status = Set("synchronized".into());
                 a.error = Set(None);
                 a.last_sync_at = Set(Some(now));
                 a.updated_at = Set(now);
                 a.update(&self.db).await?;
-                glance
             }
             None => {
                 // A new twin: its replica as Jira has it, stamped like the other side's.
@@ -1175,6 +1201,7 @@ impl SyncService {
                     twin_key: Set(Some(msg.sender_issue_key.clone())),
                     twin_url: Set(Some(sender_url.clone())),
                     status: Set("synchronized".into()),
+                    glance: Set(glance),
                     last_replica: Set(Some(serde_json::to_string(&recorded).expect("json"))),
                     next_seq: Set(1),
                     last_sync_at: Set(Some(now)),
@@ -1184,23 +1211,11 @@ impl SyncService {
                 }
                 .insert(&self.db)
                 .await?;
-                None
             }
-        };
+        }
         if created {
-            self.link(t, &key, &msg.sender_issue_key, &sender_url, uid)
-                .await;
             self.count_twins(t.id, uid).await?;
         }
-        self.set_glance(
-            t,
-            uid,
-            &id,
-            &key,
-            glance_before.as_deref(),
-            Glance::Synchronized,
-        )
-        .await;
         Ok(SyncAck {
             twin_id: id,
             twin_url: format!("{}/browse/{key}", t.base_url),

@@ -641,6 +641,16 @@ async fn failures_show_in_errors_and_retry_delivers_once_the_cause_is_fixed() {
         .api("GET", "/api/issues/TEST-1/status", &alpha, None)
         .await;
     assert_eq!(st["syncs"][0]["status"], "error");
+    // The issue's glance label in Jira says so too (written right after the status).
+    let started = Instant::now();
+    loop {
+        let (_, prop) = jira(&w, &w.alpha, "GET", "/rest/api/3/issue/TEST-1/properties/com.atlassian.jira.issue:com.exalate.jiracloud:exalate-sync-status:status", None).await;
+        if prop["value"]["value"]["label"] == "Error" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "{prop}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // Non-admins cannot see or retry.
     let user = w.token(&w.alpha, ("user@example.com", "user-token")).await;
     let (s, _) = w

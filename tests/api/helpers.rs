@@ -115,6 +115,9 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Settings)) -> TestApp {
         db,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A request that never gets an answer fails its test with the URL instead of
+            // hanging the whole run.
+            .timeout(std::time::Duration::from_secs(120))
             .build()
             .unwrap(),
         keys,

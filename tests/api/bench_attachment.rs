@@ -3,7 +3,7 @@
 //! resident memory is sampled throughout. Files are streamed Jira → node → node → Jira, so the
 //! app's RSS must grow by far less than the file (goal: < 64 MB).
 
-use crate::crash::{api, start_app_with, token, wait_up};
+use crate::crash::{api, connect_by_code, install_app, start_app_with, token, wait_up};
 use jira_emulator::{Emulator, EmulatorConfig, SiteConfig};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -67,42 +67,10 @@ async fn bench_attachment_memory() {
     let http = reqwest::Client::new();
     wait_up(&http, &base).await;
     for site in [&alpha, &beta] {
-        let resp = http
-            .get(format!("{site}/rest/plugins/1.0/"))
-            .basic_auth(ADMIN.0, Some(ADMIN.1))
-            .send()
-            .await
-            .unwrap();
-        let t = resp.headers()["upm-token"].to_str().unwrap().to_owned();
-        http.post(format!("{site}/rest/plugins/1.0/?token={t}"))
-            .basic_auth(ADMIN.0, Some(ADMIN.1))
-            .json(&json!({"pluginUri": format!("{base}/atlassian-connect.json")}))
-            .send()
-            .await
-            .unwrap();
+        install_app(&http, site, &base).await;
     }
     let (ta, tb) = (token(&http, &alpha).await, token(&http, &beta).await);
-    let (_, v) = api(
-        &http,
-        &base,
-        "POST",
-        "/api/connections",
-        &ta,
-        json!({"destinationUrl": null, "localProjectKey": "TEST"}),
-    )
-    .await;
-    let code = v["invitationCode"].as_str().unwrap().to_owned();
-    let (s, v) = api(
-        &http,
-        &base,
-        "POST",
-        "/api/invitations/accept",
-        &tb,
-        json!({"code": code, "projectKey": "SUP"}),
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
-    let uid = v["connection"]["id"].as_str().unwrap().to_owned();
+    let uid = connect_by_code(&http, (&base, &ta), (&base, &tb)).await;
 
     // Warm up (pools, caches, HTTP clients) with a small synced issue first.
     let on_beta = || emu.site("beta").site.lock().issues.len();

@@ -60,6 +60,56 @@ pub(crate) async fn wait_up(http: &reqwest::Client, base: &str) {
     }
 }
 
+/// Installs the app served at `base` on `site` through the UPM API, as a site admin would.
+pub(crate) async fn install_app(http: &reqwest::Client, site: &str, base: &str) {
+    let resp = http
+        .get(format!("{site}/rest/plugins/1.0/"))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .send()
+        .await
+        .unwrap();
+    let t = resp.headers()["upm-token"].to_str().unwrap().to_owned();
+    let r = http
+        .post(format!("{site}/rest/plugins/1.0/?token={t}"))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .json(&json!({"pluginUri": format!("{base}/atlassian-connect.json")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+}
+
+/// Alpha's admin (on node `a`, with token) invites; beta's admin (node `b`) accepts the code:
+/// TEST on alpha ↔ SUP on beta. Returns the connection id.
+pub(crate) async fn connect_by_code(
+    http: &reqwest::Client,
+    (node_a, ta): (&str, &str),
+    (node_b, tb): (&str, &str),
+) -> String {
+    let (s, v) = api(
+        http,
+        node_a,
+        "POST",
+        "/api/connections",
+        ta,
+        json!({"destinationUrl": null, "localProjectKey": "TEST"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let code = v["invitationCode"].as_str().unwrap().to_owned();
+    let (s, v) = api(
+        http,
+        node_b,
+        "POST",
+        "/api/invitations/accept",
+        tb,
+        json!({"code": code, "projectKey": "SUP"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    v["connection"]["id"].as_str().unwrap().to_owned()
+}
+
 pub(crate) async fn token(http: &reqwest::Client, site: &str) -> String {
     let v: Value = http
         .get(format!(
@@ -145,44 +195,10 @@ async fn kill_9_in_the_middle_of_a_bulk_sync_loses_and_duplicates_nothing() {
     let mut app = start_app(dir.path(), port, &keys);
     wait_up(&http, &base).await;
     for site in [&alpha, &beta] {
-        let resp = http
-            .get(format!("{site}/rest/plugins/1.0/"))
-            .basic_auth(ADMIN.0, Some(ADMIN.1))
-            .send()
-            .await
-            .unwrap();
-        let t = resp.headers()["upm-token"].to_str().unwrap().to_owned();
-        let r = http
-            .post(format!("{site}/rest/plugins/1.0/?token={t}"))
-            .basic_auth(ADMIN.0, Some(ADMIN.1))
-            .json(&json!({"pluginUri": format!("{base}/atlassian-connect.json")}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 202);
+        install_app(&http, site, &base).await;
     }
     let (ta, tb) = (token(&http, &alpha).await, token(&http, &beta).await);
-    let (_, v) = api(
-        &http,
-        &base,
-        "POST",
-        "/api/connections",
-        &ta,
-        json!({"destinationUrl": null, "localProjectKey": "TEST"}),
-    )
-    .await;
-    let code = v["invitationCode"].as_str().unwrap().to_owned();
-    let (s, v) = api(
-        &http,
-        &base,
-        "POST",
-        "/api/invitations/accept",
-        &tb,
-        json!({"code": code, "projectKey": "SUP"}),
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
-    let uid = v["connection"]["id"].as_str().unwrap().to_owned();
+    let uid = connect_by_code(&http, (&base, &ta), (&base, &tb)).await;
 
     // 500 issues on alpha, each with a comment; every 25th with an attachment.
     let site = &emu.site("alpha").site;

@@ -3,7 +3,7 @@
 //! asserts what users see on the other site: every issue and comment exactly once.
 
 use crate::connections::{world, world_with};
-use crate::crash::{api, start_app, token, wait_up};
+use crate::crash::{api, connect_by_code, install_app, start_app, token, wait_up};
 use crate::helpers::spawn_app_with;
 use crate::sync::{connect_remote, eventually};
 use jira_emulator::site::{Principal, Site};
@@ -214,45 +214,10 @@ async fn the_other_node_down_for_a_while_gets_everything_once_it_is_back() {
     wait_up(&http, &base_a).await;
     wait_up(&http, &base_b).await;
     for (site, base) in [(&alpha, &base_a), (&beta, &base_b)] {
-        let resp = http
-            .get(format!("{site}/rest/plugins/1.0/"))
-            .basic_auth(ADMIN.0, Some(ADMIN.1))
-            .send()
-            .await
-            .unwrap();
-        let t = resp.headers()["upm-token"].to_str().unwrap().to_owned();
-        let r = http
-            .post(format!("{site}/rest/plugins/1.0/?token={t}"))
-            .basic_auth(ADMIN.0, Some(ADMIN.1))
-            .json(&json!({"pluginUri": format!("{base}/atlassian-connect.json")}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 202);
+        install_app(&http, site, base).await;
     }
     let (ta, tb) = (token(&http, &alpha).await, token(&http, &beta).await);
-    let (s, v) = api(
-        &http,
-        &base_a,
-        "POST",
-        "/api/connections",
-        &ta,
-        json!({"destinationUrl": null, "localProjectKey": "TEST"}),
-    )
-    .await;
-    assert_eq!(s, 201, "{v}");
-    let code = v["invitationCode"].as_str().unwrap().to_owned();
-    let (s, v) = api(
-        &http,
-        &base_b,
-        "POST",
-        "/api/invitations/accept",
-        &tb,
-        json!({"code": code, "projectKey": "SUP"}),
-    )
-    .await;
-    assert_eq!(s, 200, "{v}");
-    let uid = v["connection"]["id"].as_str().unwrap().to_owned();
+    let uid = connect_by_code(&http, (&base_a, &ta), (&base_b, &tb)).await;
     let keys = seed(&emu.site("alpha").site, "Down", 6);
     for key in &keys[..3] {
         let (s, v) = api(

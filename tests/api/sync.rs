@@ -58,6 +58,24 @@ pub(crate) async fn eventually(
     }
 }
 
+/// Exalates TEST-2 ("Add dark mode to the settings page") and waits for its twin on beta.
+async fn exalate_test_2(w: &World, alpha: &str, uid: &str) -> String {
+    let (s, v) = w
+        .api(
+            "POST",
+            "/api/issues/TEST-2/exalate",
+            alpha,
+            Some(json!({"connectionId": uid})),
+        )
+        .await;
+    assert_eq!(s, 202, "{v}");
+    let twin = eventually(w, &w.beta, "project = SUP", |i| {
+        i["fields"]["summary"] == "Add dark mode to the settings page"
+    })
+    .await;
+    twin["key"].as_str().unwrap().to_owned()
+}
+
 pub(crate) fn adf(text: &str) -> Value {
     json!({"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}]})
 }
@@ -289,18 +307,7 @@ async fn changes_made_while_deactivated_are_sent_on_reactivation() {
     let w = world().await;
     let uid = connect_remote(&w).await;
     let alpha = w.token(&w.alpha, ADMIN).await;
-    w.api(
-        "POST",
-        "/api/issues/TEST-2/exalate",
-        &alpha,
-        Some(json!({"connectionId": uid})),
-    )
-    .await;
-    let twin = eventually(&w, &w.beta, "project = SUP", |i| {
-        i["fields"]["summary"] == "Add dark mode to the settings page"
-    })
-    .await;
-    let twin_key = twin["key"].as_str().unwrap().to_owned();
+    let twin_key = exalate_test_2(&w, &alpha, &uid).await;
     let (s, _) = w
         .api(
             "POST",
@@ -712,18 +719,7 @@ async fn a_dropped_webhook_is_caught_by_the_reconciliation_poll_and_duplicates_c
     let w = crate::connections::world_with(|s| s.sync.reconcile_secs = 1).await;
     let uid = connect_remote(&w).await;
     let alpha = w.token(&w.alpha, ADMIN).await;
-    w.api(
-        "POST",
-        "/api/issues/TEST-2/exalate",
-        &alpha,
-        Some(json!({"connectionId": uid})),
-    )
-    .await;
-    let twin = eventually(&w, &w.beta, "project = SUP", |i| {
-        i["fields"]["summary"] == "Add dark mode to the settings page"
-    })
-    .await;
-    let twin_key = twin["key"].as_str().unwrap().to_owned();
+    let twin_key = exalate_test_2(&w, &alpha, &uid).await;
     // Every webhook of alpha is lost from now on.
     let faults = format!("{}/_emulator/faults", w.alpha);
     w.app
@@ -780,18 +776,7 @@ async fn concurrent_edits_on_both_sides_converge_on_the_later_edit_per_field() {
     let w = world().await;
     let uid = connect_remote(&w).await;
     let alpha = w.token(&w.alpha, ADMIN).await;
-    w.api(
-        "POST",
-        "/api/issues/TEST-2/exalate",
-        &alpha,
-        Some(json!({"connectionId": uid})),
-    )
-    .await;
-    let twin = eventually(&w, &w.beta, "project = SUP", |i| {
-        i["fields"]["summary"] == "Add dark mode to the settings page"
-    })
-    .await;
-    let twin_key = twin["key"].as_str().unwrap().to_owned();
+    let twin_key = exalate_test_2(&w, &alpha, &uid).await;
     // Hold both queues so the two edits cross: each side edits before seeing the other's.
     let (s, _) = w
         .api(
@@ -860,18 +845,7 @@ async fn deleting_a_connection_stops_sync_and_leaves_both_issues_as_they_are() {
     let w = world().await;
     let uid = connect_remote(&w).await;
     let alpha = w.token(&w.alpha, ADMIN).await;
-    w.api(
-        "POST",
-        "/api/issues/TEST-2/exalate",
-        &alpha,
-        Some(json!({"connectionId": uid})),
-    )
-    .await;
-    let twin = eventually(&w, &w.beta, "project = SUP", |i| {
-        i["fields"]["summary"] == "Add dark mode to the settings page"
-    })
-    .await;
-    let twin_key = twin["key"].as_str().unwrap().to_owned();
+    let twin_key = exalate_test_2(&w, &alpha, &uid).await;
     let (s, _) = w
         .api("DELETE", &format!("/api/connections/{uid}"), &alpha, None)
         .await;

@@ -56,6 +56,30 @@ function NextAttempt({ item, status }: { item: OutgoingItem; status: ConnectionS
   return <span title={formatAbsolute(item.nextAttemptAt)}>{formatUntil(item.nextAttemptAt)}</span>;
 }
 
+type Row = { key: string; cells: { key: string; content: React.ReactNode }[] };
+
+/** One list of waiting changes: a heading, then its table or a line saying it is empty. */
+function QueueSection(props: {
+  title: string;
+  empty: string;
+  label: string;
+  head: typeof OUTGOING_HEAD | typeof INCOMING_HEAD;
+  rows: Row[];
+}) {
+  return (
+    <section className="stack-tight">
+      <Heading size="small" as="h3">
+        {props.title}
+      </Heading>
+      {props.rows.length === 0 ? (
+        <p className="muted">{props.empty}</p>
+      ) : (
+        <DynamicTable label={props.label} head={props.head} rowsPerPage={20} rows={props.rows} />
+      )}
+    </section>
+  );
+}
+
 export function SyncQueueTab({ isActive = true }: { isActive?: boolean }) {
   const api = useApi();
   const [queue, setQueue] = useState<SyncQueue | null>(null);
@@ -154,53 +178,37 @@ export function SyncQueueTab({ isActive = true }: { isActive?: boolean }) {
               }))}
             />
           </section>
-          <section className="stack-tight">
-            <Heading size="small" as="h3">
-              Outgoing
-            </Heading>
-            {queue.outgoing.length === 0 ? (
-              <p className="muted">Nothing is waiting to be sent.</p>
-            ) : (
-              <DynamicTable
-                label="Outgoing changes"
-                head={OUTGOING_HEAD}
-                rowsPerPage={20}
-                rows={queue.outgoing.map((o) => ({
-                  key: `${o.connectionId}/${o.issueKey}/${o.seq}`,
-                  cells: [
-                    { key: 'connection', content: o.connectionName },
-                    { key: 'issue', content: o.issueKey },
-                    { key: 'attempts', content: o.attempts },
-                    { key: 'last-error', content: o.lastError ?? '—' },
-                    { key: 'since', content: <Ago iso={o.createdAt} /> },
-                    { key: 'next', content: <NextAttempt item={o} status={statuses?.get(o.connectionId)} /> },
-                  ],
-                }))}
-              />
-            )}
-          </section>
-          <section className="stack-tight">
-            <Heading size="small" as="h3">
-              Incoming
-            </Heading>
-            {queue.incoming.length === 0 ? (
-              <p className="muted">Nothing is waiting to be applied.</p>
-            ) : (
-              <DynamicTable
-                label="Incoming changes"
-                head={INCOMING_HEAD}
-                rowsPerPage={20}
-                rows={queue.incoming.map((i) => ({
-                  key: `${i.connectionId}/${i.senderIssueKey}/${i.seq}`,
-                  cells: [
-                    { key: 'connection', content: i.connectionName },
-                    { key: 'issue', content: i.senderIssueKey },
-                    { key: 'received', content: <Ago iso={i.receivedAt} /> },
-                  ],
-                }))}
-              />
-            )}
-          </section>
+          <QueueSection
+            title="Outgoing"
+            empty="Nothing is waiting to be sent."
+            label="Outgoing changes"
+            head={OUTGOING_HEAD}
+            rows={queue.outgoing.map((o) => ({
+              key: `${o.connectionId}/${o.issueKey}/${o.seq}`,
+              cells: [
+                { key: 'connection', content: o.connectionName },
+                { key: 'issue', content: o.issueKey },
+                { key: 'attempts', content: o.attempts },
+                { key: 'last-error', content: o.lastError ?? '—' },
+                { key: 'since', content: <Ago iso={o.createdAt} /> },
+                { key: 'next', content: <NextAttempt item={o} status={statuses?.get(o.connectionId)} /> },
+              ],
+            }))}
+          />
+          <QueueSection
+            title="Incoming"
+            empty="Nothing is waiting to be applied."
+            label="Incoming changes"
+            head={INCOMING_HEAD}
+            rows={queue.incoming.map((i) => ({
+              key: `${i.connectionId}/${i.senderIssueKey}/${i.seq}`,
+              cells: [
+                { key: 'connection', content: i.connectionName },
+                { key: 'issue', content: i.senderIssueKey },
+                { key: 'received', content: <Ago iso={i.receivedAt} /> },
+              ],
+            }))}
+          />
         </>
       )}
     </div>

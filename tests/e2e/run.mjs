@@ -293,7 +293,7 @@ try {
     await login(page, demo.alpha, ADMIN);
     const frame = await openConsole(page);
     await frame.getByRole("tab", { name: "Sync Queue" }).click();
-    await frame.getByRole("heading", { name: "Sync Queue" }).waitFor({ timeout: 15000 });
+    await frame.getByRole("heading", { name: "Sync Queue", exact: true }).waitFor({ timeout: 15000 });
     await frame.getByText(/The sync queue is empty|By connection/).first().waitFor({ timeout: 15000 });
     await shot(page, "alpha-sync-queue");
     await frame.getByRole("tab", { name: "Errors" }).click();

@@ -3,8 +3,9 @@
 //! resident memory is sampled throughout. Files are streamed Jira → node → node → Jira, so the
 //! app's RSS must grow by far less than the file (goal: < 64 MB).
 
-use crate::crash::{api, connect_by_code, install_app, start_app_with, token, wait_up};
-use jira_emulator::{Emulator, EmulatorConfig, SiteConfig};
+use crate::crash::{
+    alpha_and_beta, api, connect_by_code, free_port, install_app, start_app_with, token, wait_up,
+};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -32,29 +33,9 @@ async fn bench_attachment_memory() {
         .unwrap_or(1024);
     let size = mb * 1024 * 1024;
     let data = tempfile::tempdir().unwrap();
-    let emu = Emulator::start(EmulatorConfig {
-        sites: ["alpha", "beta"]
-            .iter()
-            .map(|n| SiteConfig {
-                name: (*n).into(),
-                listen: "127.0.0.1:0".into(),
-            })
-            .collect(),
-        data_dir: Some(data.path().to_owned()),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let (alpha, beta) = (
-        emu.site("alpha").base_url.clone(),
-        emu.site("beta").base_url.clone(),
-    );
+    let (emu, alpha, beta) = alpha_and_beta(Some(data.path().to_owned())).await;
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let keys = format!("{alpha}/_emulator/install-keys");
     let limit = (size * 2).to_string();

@@ -11,6 +11,40 @@ use std::time::{Duration, Instant};
 const ADMIN: (&str, &str) = ("admin@example.com", "admin-token");
 const ISSUES: usize = 500;
 
+/// Emulated Jira sites alpha and beta on free ports (state kept under `data_dir` when given),
+/// with their base URLs.
+pub(crate) async fn alpha_and_beta(
+    data_dir: Option<std::path::PathBuf>,
+) -> (Emulator, String, String) {
+    let emu = Emulator::start(EmulatorConfig {
+        sites: ["alpha", "beta"]
+            .iter()
+            .map(|n| SiteConfig {
+                name: (*n).into(),
+                listen: "127.0.0.1:0".into(),
+            })
+            .collect(),
+        data_dir,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let (alpha, beta) = (
+        emu.site("alpha").base_url.clone(),
+        emu.site("beta").base_url.clone(),
+    );
+    (emu, alpha, beta)
+}
+
+/// A loopback port nothing listens on (for an app process started later).
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub(crate) fn start_app(dir: &std::path::Path, port: u16, keys: &str) -> Child {
     start_app_with(dir, port, keys, &[])
 }
@@ -164,31 +198,9 @@ fn twins_on_beta(emu: &Emulator) -> Vec<(String, usize, Vec<String>)> {
 
 #[tokio::test]
 async fn kill_9_in_the_middle_of_a_bulk_sync_loses_and_duplicates_nothing() {
-    let emu = Emulator::start(EmulatorConfig {
-        sites: vec![
-            SiteConfig {
-                name: "alpha".into(),
-                listen: "127.0.0.1:0".into(),
-            },
-            SiteConfig {
-                name: "beta".into(),
-                listen: "127.0.0.1:0".into(),
-            },
-        ],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let (alpha, beta) = (
-        emu.site("alpha").base_url.clone(),
-        emu.site("beta").base_url.clone(),
-    );
+    let (emu, alpha, beta) = alpha_and_beta(None).await;
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let keys = format!("{alpha}/_emulator/install-keys");
     let http = reqwest::Client::new();

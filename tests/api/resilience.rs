@@ -3,7 +3,9 @@
 //! asserts what users see on the other site: every issue and comment exactly once.
 
 use crate::connections::{world, world_with};
-use crate::crash::{api, connect_by_code, install_app, start_app, token, wait_up};
+use crate::crash::{
+    alpha_and_beta, api, connect_by_code, free_port, install_app, start_app, token, wait_up,
+};
 use crate::helpers::spawn_app_with;
 use crate::sync::{connect_remote, eventually};
 use jira_emulator::site::{Principal, Site};
@@ -175,34 +177,9 @@ async fn a_storm_of_429s_and_5xx_on_both_sites_loses_and_duplicates_nothing() {
 async fn the_other_node_down_for_a_while_gets_everything_once_it_is_back() {
     // Two Exalate nodes, one per site, each with its own database: beta's is stopped (kill -9)
     // while alpha keeps changing, then started again.
-    let emu = Emulator::start(jira_emulator::EmulatorConfig {
-        sites: vec![
-            jira_emulator::SiteConfig {
-                name: "alpha".into(),
-                listen: "127.0.0.1:0".into(),
-            },
-            jira_emulator::SiteConfig {
-                name: "beta".into(),
-                listen: "127.0.0.1:0".into(),
-            },
-        ],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let (alpha, beta) = (
-        emu.site("alpha").base_url.clone(),
-        emu.site("beta").base_url.clone(),
-    );
+    let (emu, alpha, beta) = alpha_and_beta(None).await;
     let keys_url = format!("{alpha}/_emulator/install-keys");
-    let free = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    };
-    let (pa, pb) = (free(), free());
+    let (pa, pb) = (free_port(), free_port());
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let http = reqwest::Client::new();
     let mut node_a = start_app(da.path(), pa, &keys_url);

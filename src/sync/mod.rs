@@ -1155,6 +1155,14 @@ impl SyncService {
                 }
             }
         };
+        // A twin we just created has no synced row yet, so its webhooks find nothing to do: from
+        // here until the row is recorded they wait, and what a person added before that is
+        // picked up from the snapshot below.
+        let new_twin_lock = created.then(|| self.issue_lock(t.id, &id));
+        let _new_twin_guard = match &new_twin_lock {
+            Some(l) => Some(l.lock().await),
+            None => None,
+        };
         if created || msg.changed.contains(&Field::Comments) {
             let local = before.as_ref().map(|b| b.comments.as_slice());
             self.apply_comments(t, uid, &id, &msg.replica.comments, local)
@@ -1189,10 +1197,16 @@ impl SyncService {
                 a.update(&self.db).await?;
             }
             None => {
-                // A new twin: its replica as Jira has it, stamped like the other side's.
-                let mut recorded = self.snapshot(t, &id).await?.replica;
+                // A new twin: its fields as Jira stored them, stamped like the other side's.
+                // Comments and attachments of people on it can only have been added since we
+                // created it (ours are not part of a replica): recorded as not yet seen and
+                // queued below, so a reply made within moments of the twin appearing is not lost.
+                let snap = self.snapshot(t, &id).await?;
+                let mut recorded = snap.replica.clone();
                 recorded.stamps = msg.replica.stamps.clone();
-                synced_issues::ActiveModel {
+                recorded.comments.clear();
+                recorded.attachments.clear();
+                let row = synced_issues::ActiveModel {
                     tenant_id: Set(t.id),
                     connection_uid: Set(uid.to_owned()),
                     issue_id: Set(id.clone()),
@@ -1211,6 +1225,12 @@ impl SyncService {
                 }
                 .insert(&self.db)
                 .await?;
+                let mut current = snap.replica;
+                let changed = current.changed_since(Some(&recorded));
+                if !changed.is_empty() {
+                    current.stamp(Some(&recorded), &changed, snap.updated_ms);
+                    self.enqueue(t, row, current, changed, project).await?;
+                }
             }
         }
         if created {

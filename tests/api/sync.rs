@@ -607,6 +607,43 @@ async fn attachments_are_copied_byte_for_byte_and_deletions_follow() {
 }
 
 #[tokio::test]
+async fn a_reply_made_the_moment_the_twin_appears_reaches_the_other_side_once() {
+    let w = world().await;
+    let uid = connect_remote(&w).await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    // Beta's Jira is slow to take the app's status property after creating the twin, so a
+    // person can comment on the twin before the app has recorded it as synced.
+    let faults = format!("{}/_emulator/faults", w.beta);
+    w.app
+        .http
+        .put(&faults)
+        .json(&json!({"rules": [{"pathPrefix": "/rest/api/3/issue/", "method": "PUT", "kind": "latency", "latencyMs": 1500, "remaining": 1}]}))
+        .send()
+        .await
+        .unwrap();
+    let twin_key = exalate_test_2(&w, &alpha, &uid).await;
+    let (s, _) = jira(
+        &w,
+        &w.beta,
+        "POST",
+        &format!("/rest/api/3/issue/{twin_key}/comment"),
+        Some(json!({"body": adf("Picked up by support")})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let replied = |cs: &[Value]| {
+        cs.iter()
+            .filter(|c| text_of(c).ends_with("Picked up by support"))
+            .count()
+    };
+    wait_comments(&w, &w.alpha, "TEST-2", |cs| replied(cs) == 1).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(replied(&comments_of(&w, &w.alpha, "TEST-2").await), 1);
+    assert_eq!(comments_of(&w, &w.beta, &twin_key).await.len(), 1);
+    w.emu.stop().await;
+}
+
+#[tokio::test]
 async fn failures_show_in_errors_and_retry_delivers_once_the_cause_is_fixed() {
     let w = crate::connections::world_with(|s| {
         s.sync.retry_base_ms = 20;

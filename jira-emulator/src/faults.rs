@@ -29,6 +29,10 @@ pub struct FaultRule {
     /// `GET`, `POST`, … or empty for every method.
     #[serde(default)]
     pub method: String,
+    /// `app` (requests signed with a Connect JWT), `user` (any other) or empty for both: lets a
+    /// test slow the app down without slowing the person it plays.
+    #[serde(default)]
+    pub principal: String,
     /// `rate_limit` (429 + Retry-After), `error` (status, default 503), or `latency`.
     pub kind: FaultKind,
     /// Chance in [0, 1] that a matching request is affected.
@@ -98,13 +102,15 @@ pub struct FaultState {
 }
 
 impl FaultState {
-    pub fn decide(&self, method: &str, path: &str) -> Vec<Injected> {
+    pub fn decide(&self, method: &str, path: &str, by_app: bool) -> Vec<Injected> {
         let mut faults = self.faults.lock().expect("faults lock");
         let mut out = Vec::new();
         let mut rng = rand::thread_rng();
         for rule in faults.rules.iter_mut() {
             if !path.starts_with(&rule.path_prefix)
                 || (!rule.method.is_empty() && !rule.method.eq_ignore_ascii_case(method))
+                || (rule.principal == "app" && !by_app)
+                || (rule.principal == "user" && by_app)
                 || rule.remaining == Some(0)
                 || rng.gen::<f64>() >= rule.probability
             {

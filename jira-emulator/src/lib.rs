@@ -150,7 +150,12 @@ async fn start_site(
                 let injected = if path.starts_with("/rest/api/")
                     || path.starts_with("/rest/atlassian-connect/")
                 {
-                    site.faults.decide(&method, &path)
+                    let by_app = req
+                        .headers()
+                        .get("Authorization")
+                        .and_then(|h| h.to_str().ok())
+                        .is_some_and(|h| h.starts_with("JWT "));
+                    site.faults.decide(&method, &path, by_app)
                 } else {
                     Vec::new()
                 };

@@ -1156,12 +1156,22 @@ impl SyncService {
             }
         };
         // A twin we just created has no synced row yet, so its webhooks find nothing to do: from
-        // here until the row is recorded they wait, and what a person added before that is
-        // picked up from the snapshot below.
+        // here until the row is recorded they wait, and what a person changes meanwhile is found
+        // by comparing the twin as created with the twin at the end (below).
         let new_twin_lock = created.then(|| self.issue_lock(t.id, &id));
         let _new_twin_guard = match &new_twin_lock {
             Some(l) => Some(l.lock().await),
             None => None,
+        };
+        let as_created: Option<Value> = match created {
+            true => Some(
+                client
+                    .get_json(&format!(
+                        "/rest/api/3/issue/{id}?fields=summary,description,issuetype,attachment"
+                    ))
+                    .await?,
+            ),
+            false => None,
         };
         if created || msg.changed.contains(&Field::Comments) {
             let local = before.as_ref().map(|b| b.comments.as_slice());
@@ -1169,7 +1179,7 @@ impl SyncService {
                 .await?;
         }
         if created || msg.changed.contains(&Field::Attachments) {
-            let issue = before.as_ref().map(|b| &b.issue);
+            let issue = before.as_ref().map(|b| &b.issue).or(as_created.as_ref());
             self.apply_attachments(t, uid, &id, msg, issue).await?;
         }
         let now = Utc::now().fixed_offset();
@@ -1197,12 +1207,16 @@ impl SyncService {
                 a.update(&self.db).await?;
             }
             None => {
-                // A new twin: its fields as Jira stored them, stamped like the other side's.
-                // Comments and attachments of people on it can only have been added since we
-                // created it (ours are not part of a replica): recorded as not yet seen and
-                // queued below, so a reply made within moments of the twin appearing is not lost.
+                // A new twin: its fields as Jira stored them at creation, stamped like the other
+                // side's. Comments and attachments of people on it can only have been added
+                // since (ours are not part of a replica). What differs now was done by someone
+                // while we were still copying: queued below, so an edit or reply made the moment
+                // the twin appeared is not lost.
                 let snap = self.snapshot(t, &id).await?;
-                let mut recorded = snap.replica.clone();
+                let mut recorded = as_created
+                    .as_ref()
+                    .and_then(Replica::from_issue)
+                    .unwrap_or_else(|| snap.replica.clone());
                 recorded.stamps = msg.replica.stamps.clone();
                 recorded.comments.clear();
                 recorded.attachments.clear();

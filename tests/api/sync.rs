@@ -607,17 +607,18 @@ async fn attachments_are_copied_byte_for_byte_and_deletions_follow() {
 }
 
 #[tokio::test]
-async fn a_reply_made_the_moment_the_twin_appears_reaches_the_other_side_once() {
+async fn what_a_person_does_the_moment_the_twin_appears_reaches_the_other_side_once() {
     let w = world().await;
     let uid = connect_remote(&w).await;
     let alpha = w.token(&w.alpha, ADMIN).await;
-    // Beta's Jira is slow to take the app's status property after creating the twin, so a
-    // person can comment on the twin before the app has recorded it as synced.
+    // Beta's Jira is slow to take the app's writes once the twin exists (remote link, status
+    // property: ~1.4 s), so the person replying and retitling is faster than the app.
     let faults = format!("{}/_emulator/faults", w.beta);
+    let slow = |method: &str| json!({"pathPrefix": "/rest/api/3/issue/", "method": method, "principal": "app", "kind": "latency", "latencyMs": 700});
     w.app
         .http
         .put(&faults)
-        .json(&json!({"rules": [{"pathPrefix": "/rest/api/3/issue/", "method": "PUT", "kind": "latency", "latencyMs": 1500, "remaining": 1}]}))
+        .json(&json!({"rules": [slow("POST"), slow("PUT")]}))
         .send()
         .await
         .unwrap();
@@ -631,12 +632,25 @@ async fn a_reply_made_the_moment_the_twin_appears_reaches_the_other_side_once() 
     )
     .await;
     assert_eq!(s, 201);
+    let (s, _) = jira(
+        &w,
+        &w.beta,
+        "PUT",
+        &format!("/rest/api/3/issue/{twin_key}"),
+        Some(json!({"fields": {"summary": "Dark mode for settings (support triaged)"}})),
+    )
+    .await;
+    assert_eq!(s, 204);
     let replied = |cs: &[Value]| {
         cs.iter()
             .filter(|c| text_of(c).ends_with("Picked up by support"))
             .count()
     };
     wait_comments(&w, &w.alpha, "TEST-2", |cs| replied(cs) == 1).await;
+    eventually(&w, &w.alpha, "key = TEST-2", |i| {
+        i["fields"]["summary"] == "Dark mode for settings (support triaged)"
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(replied(&comments_of(&w, &w.alpha, "TEST-2").await), 1);
     assert_eq!(comments_of(&w, &w.beta, &twin_key).await.len(), 1);

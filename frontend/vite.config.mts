@@ -20,5 +20,7 @@ export default defineConfig({
     environment: 'jsdom',
     setupFiles: ['./src/test/setup.ts'],
     css: false,
+    // Room for the 5 s waits of src/test/setup.ts on a loaded machine.
+    testTimeout: 20000,
   },
 });

@@ -631,6 +631,32 @@ impl SyncService {
     }
 
     async fn delivered(&self, m: &sync_outbox::Model, ack: SyncAck) -> Result<()> {
+        let row = self
+            .row(m.tenant_id, &m.connection_uid, &m.issue_id)
+            .await?;
+        let t = self.tenant(m.tenant_id).await?;
+        if let (Some(row), Some(t)) = (&row, &t) {
+            if row.twin_id.is_none() {
+                // The first answer: this issue gets its link to the twin. If Jira fails that,
+                // the message goes again (the other side answers from its inbox, changing
+                // nothing) until the link is made; the twin is recorded only then.
+                let linked = self
+                    .link(
+                        t,
+                        &row.issue_key,
+                        &ack.twin_key,
+                        &ack.twin_url,
+                        &m.connection_uid,
+                    )
+                    .await;
+                if let Err(e) = linked {
+                    return match e.is_pause() {
+                        true => self.ask_again(m, &e).await,
+                        false => self.failed(m, &e).await,
+                    };
+                }
+            }
+        }
         self.delivered
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let now = Utc::now().fixed_offset();
@@ -643,23 +669,9 @@ impl SyncService {
             .filter(sync_outbox::Column::Id.eq(m.id))
             .exec(&self.db)
             .await?;
-        if let Some(row) = self
-            .row(m.tenant_id, &m.connection_uid, &m.issue_id)
-            .await?
-        {
-            let first_link = row.twin_id.is_none();
+        if let Some(row) = row {
             let mut glance = row.glance.clone();
-            if let Some(t) = self.tenant(m.tenant_id).await? {
-                if first_link {
-                    self.link(
-                        &t,
-                        &row.issue_key,
-                        &ack.twin_key,
-                        &ack.twin_url,
-                        &m.connection_uid,
-                    )
-                    .await;
-                }
+            if let Some(t) = t {
                 if let Some(label) = self
                     .put_glance(&t, &row.issue_key, glance.as_deref(), Glance::Synchronized)
                     .await
@@ -781,22 +793,18 @@ impl SyncService {
         twin_key: &str,
         twin_url: &str,
         uid: &str,
-    ) {
-        let Ok(client) = self.jira.for_tenant(t.clone()) else {
-            return;
-        };
+    ) -> Result<()> {
+        let client = self.jira.for_tenant(t.clone())?;
         let body = json!({
             "globalId": format!("exalate:{uid}:{twin_key}"),
             "application": {"type": "com.exalate", "name": "Exalate"},
             "relationship": "synced with",
             "object": {"url": twin_url, "title": twin_key, "summary": format!("Synced by Exalate with {twin_key}")}
         });
-        if let Err(e) = client
+        client
             .post_json::<_, Value>(&format!("/rest/api/3/issue/{issue_key}/remotelink"), &body)
-            .await
-        {
-            tracing::warn!(issue = issue_key, error = %e, "remote link not created");
-        }
+            .await?;
+        Ok(())
     }
 
     /// The issue glance's status lozenge, through the issue property Jira reads it from; only
@@ -1184,8 +1192,10 @@ impl SyncService {
         }
         let now = Utc::now().fixed_offset();
         if created {
+            // Jira's remote links are upserted by global id: a retry after a failure here
+            // (which fails the whole apply) writes the same link again, never a second one.
             self.link(t, &key, &msg.sender_issue_key, &sender_url, uid)
-                .await;
+                .await?;
         }
         let current = recorded.as_ref().and_then(|(row, _)| row.glance.clone());
         let glance = self

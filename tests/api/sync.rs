@@ -658,6 +658,66 @@ async fn what_a_person_does_the_moment_the_twin_appears_reaches_the_other_side_o
 }
 
 #[tokio::test]
+async fn remote_links_jira_failed_to_create_are_made_on_retry_once() {
+    let w = crate::connections::world_with(|s| s.sync.retry_base_ms = 50).await;
+    let uid = connect_remote(&w).await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    // The app's first POST below an issue on each site is the remote link (TEST-2 has no
+    // comments or attachments): Jira fails it once on both sides.
+    for site in [&w.alpha, &w.beta] {
+        w.app
+            .http
+            .put(format!("{site}/_emulator/faults"))
+            .json(&json!({"rules": [{"pathPrefix": "/rest/api/3/issue/", "method": "POST", "principal": "app", "kind": "error", "status": 503, "remaining": 1}]}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let twin_key = exalate_test_2(&w, &alpha, &uid).await;
+    let links = |site: String, key: String| {
+        let w = &w;
+        async move {
+            let (_, v) = jira(
+                w,
+                &site,
+                "GET",
+                &format!("/rest/api/3/issue/{key}/remotelink"),
+                None,
+            )
+            .await;
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .map(|l| l["object"]["title"].as_str().unwrap_or_default().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let started = Instant::now();
+    loop {
+        let a = links(w.alpha.clone(), "TEST-2".into()).await;
+        let b = links(w.beta.clone(), twin_key.clone()).await;
+        if a == [twin_key.clone()] && b == ["TEST-2"] {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "alpha {a:?} beta {b:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, found) = jira(
+        &w,
+        &w.beta,
+        "POST",
+        "/rest/api/3/search/jql",
+        Some(json!({"jql": "project = SUP AND summary ~ \"dark mode\"", "fields": ["summary"]})),
+    )
+    .await;
+    assert_eq!(found["issues"].as_array().unwrap().len(), 1, "one twin");
+    w.emu.stop().await;
+}
+
+#[tokio::test]
 async fn failures_show_in_errors_and_retry_delivers_once_the_cause_is_fixed() {
     let w = crate::connections::world_with(|s| {
         s.sync.retry_base_ms = 20;

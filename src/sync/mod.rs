@@ -39,6 +39,8 @@ pub enum SyncError {
     Invalid(String),
     #[error("the other side is still applying this change (a large attachment takes a while)")]
     InProgress,
+    #[error("{0} was deleted on the other side: the issue is no longer synced (Exalate it again to create a new twin)")]
+    TwinDeleted(String),
     #[error("database error: {0}")]
     Db(#[from] sea_orm::DbErr),
     #[error(transparent)]
@@ -504,6 +506,11 @@ impl SyncService {
             .map(|m| async move {
                 match self.deliver(&m).await {
                     Ok(ack) => self.delivered(&m, ack).await,
+                    Err(SyncError::Peer(peer::PeerError::Remote { code, .. }))
+                        if code == "twin_deleted" =>
+                    {
+                        self.twin_deleted(&m).await
+                    }
                     Err(e) if e.is_pause() => self.ask_again(&m, &e).await,
                     Err(e) => self.failed(&m, &e).await,
                 }
@@ -698,6 +705,87 @@ impl SyncService {
             self.count_twins(m.tenant_id, &m.connection_uid).await?;
         }
         Ok(())
+    }
+
+    /// The other side's twin was deleted: this issue stops being synced (it shows Not synced,
+    /// with Exalate to start again), its unsent messages are dropped, nothing is an error.
+    async fn twin_deleted(&self, m: &sync_outbox::Model) -> Result<()> {
+        let row = self
+            .row(m.tenant_id, &m.connection_uid, &m.issue_id)
+            .await?;
+        tracing::info!(uid = %m.connection_uid, issue = %m.issue_id, "twin deleted on the other side: issue no longer synced");
+        self.forget(
+            m.tenant_id,
+            &m.connection_uid,
+            &m.issue_id,
+            row.as_ref().and_then(|r| r.twin_id.as_deref()),
+        )
+        .await?;
+        if let (Some(t), Some(row)) = (self.tenant(m.tenant_id).await?, row) {
+            if let Ok(client) = self.jira.for_tenant(t) {
+                let app = self.jira.app_key();
+                let path = format!("/rest/api/3/issue/{}/properties/com.atlassian.jira.issue:{app}:exalate-sync-status:status", row.issue_id);
+                if let Err(e) = client.send(reqwest::Method::DELETE, &path, None).await {
+                    tracing::warn!(issue = %row.issue_key, error = %e, "glance status not cleared");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops syncing one issue over one connection and leaves the issue as it is: its row, its
+    /// comment and attachment links and its unsent messages go, and so do the messages received
+    /// from its twin (a later Exalate starts afresh at sequence 1).
+    async fn forget(
+        &self,
+        tenant_id: i64,
+        uid: &str,
+        issue_id: &str,
+        twin_id: Option<&str>,
+    ) -> Result<()> {
+        use crate::entities::{attachment_links as al, comment_links as cl};
+        let now = Utc::now().fixed_offset();
+        let txn = self.db.begin().await?;
+        synced_issues::Entity::delete_many()
+            .filter(synced_issues::Column::TenantId.eq(tenant_id))
+            .filter(synced_issues::Column::ConnectionUid.eq(uid))
+            .filter(synced_issues::Column::IssueId.eq(issue_id))
+            .exec(&txn)
+            .await?;
+        cl::Entity::delete_many()
+            .filter(cl::Column::TenantId.eq(tenant_id))
+            .filter(cl::Column::ConnectionUid.eq(uid))
+            .filter(cl::Column::IssueId.eq(issue_id))
+            .exec(&txn)
+            .await?;
+        al::Entity::delete_many()
+            .filter(al::Column::TenantId.eq(tenant_id))
+            .filter(al::Column::ConnectionUid.eq(uid))
+            .filter(al::Column::IssueId.eq(issue_id))
+            .exec(&txn)
+            .await?;
+        sync_outbox::Entity::update_many()
+            .col_expr(sync_outbox::Column::DoneAt, Expr::value(now))
+            .col_expr(
+                sync_outbox::Column::LastError,
+                Expr::value("not sent: the twin was deleted"),
+            )
+            .filter(sync_outbox::Column::TenantId.eq(tenant_id))
+            .filter(sync_outbox::Column::ConnectionUid.eq(uid))
+            .filter(sync_outbox::Column::IssueId.eq(issue_id))
+            .filter(sync_outbox::Column::DoneAt.is_null())
+            .exec(&txn)
+            .await?;
+        if let Some(twin) = twin_id {
+            sync_inbox::Entity::delete_many()
+                .filter(sync_inbox::Column::TenantId.eq(tenant_id))
+                .filter(sync_inbox::Column::ConnectionUid.eq(uid))
+                .filter(sync_inbox::Column::SenderIssueId.eq(twin))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        self.count_twins(tenant_id, uid).await
     }
 
     /// The other side is still applying this message (a large attachment) or Jira is rate
@@ -1044,7 +1132,18 @@ impl SyncService {
         );
         let (id, key, created, recorded, before) = match twin.clone() {
             Some(row) => {
-                let before = self.snapshot(t, &row.issue_id).await?;
+                let before = match self.snapshot(t, &row.issue_id).await {
+                    Err(SyncError::Jira(JiraError::NotFound(_)))
+                        if self.project_visible(t, project_of(&row.issue_key)).await? =>
+                    {
+                        // Deleted here (the project is still readable, so not a lost
+                        // permission): the sync of this pair ends on both sides.
+                        self.forget(t.id, uid, &row.issue_id, Some(&msg.sender_issue_id))
+                            .await?;
+                        return Err(SyncError::TwinDeleted(row.issue_key.clone()));
+                    }
+                    other => other?,
+                };
                 let last = parse_replica(&row);
                 // A person's edit here whose webhook has not been handled yet is recorded (and
                 // queued for the other side) first, stamped with its time, so that last writer
@@ -1265,6 +1364,20 @@ impl SyncService {
             twin_url: format!("{}/browse/{key}", t.base_url),
             twin_key: key,
         })
+    }
+
+    /// Whether the app can still read a project (Jira answers 404 for an issue both when it was
+    /// deleted and when the app lost access to it).
+    async fn project_visible(&self, t: &Arc<Tenant>, project: &str) -> Result<bool> {
+        let client = self.jira.for_tenant(t.clone())?;
+        match client
+            .get_json::<Value>(&format!("/rest/api/3/project/{project}"))
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(JiraError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Mirrors the other side's comments onto `issue_id` through the link table: new ones are

@@ -718,6 +718,109 @@ async fn remote_links_jira_failed_to_create_are_made_on_retry_once() {
 }
 
 #[tokio::test]
+async fn a_deleted_twin_ends_the_sync_quietly_and_exalate_starts_it_afresh() {
+    let w = world().await;
+    let uid = connect_remote(&w).await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    let twin_key = exalate_test_2(&w, &alpha, &uid).await;
+    let (s, _) = jira(
+        &w,
+        &w.beta,
+        "DELETE",
+        &format!("/rest/api/3/issue/{twin_key}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 204);
+    // The next change on alpha finds the twin gone: TEST-2 is Not synced, nothing is an error,
+    // and no new twin appears on its own.
+    jira(
+        &w,
+        &w.alpha,
+        "PUT",
+        "/rest/api/3/issue/TEST-2",
+        Some(json!({"fields": {"summary": "Dark mode, second attempt"}})),
+    )
+    .await;
+    let started = Instant::now();
+    loop {
+        let (_, st) = w
+            .api("GET", "/api/issues/TEST-2/status", &alpha, None)
+            .await;
+        if st["syncs"][0]["status"] == "not_synced" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{st}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, errors) = w.api("GET", "/api/sync/errors", &alpha, None).await;
+    assert_eq!(
+        errors["errors"].as_array().map(Vec::len),
+        Some(0),
+        "{errors}"
+    );
+    let (_, queue) = w.api("GET", "/api/sync/queue", &alpha, None).await;
+    assert_eq!(
+        queue["outgoing"].as_array().map(Vec::len),
+        Some(0),
+        "{queue}"
+    );
+    let (_, prop) = jira(&w, &w.alpha, "GET", "/rest/api/3/issue/TEST-2/properties/com.atlassian.jira.issue:com.exalate.jiracloud:exalate-sync-status:status", None).await;
+    assert!(prop.get("value").is_none(), "glance cleared: {prop}");
+    let search = |jql: &'static str| {
+        let w = &w;
+        async move {
+            let (_, v) = jira(
+                w,
+                &w.beta,
+                "POST",
+                "/rest/api/3/search/jql",
+                Some(json!({"jql": jql, "fields": ["summary"]})),
+            )
+            .await;
+            v["issues"].as_array().cloned().unwrap_or_default()
+        }
+    };
+    assert!(search("project = SUP AND summary ~ \"dark mode\"")
+        .await
+        .is_empty());
+    // Exalate again: a new twin with today's summary.
+    let (s, v) = w
+        .api(
+            "POST",
+            "/api/issues/TEST-2/exalate",
+            &alpha,
+            Some(json!({"connectionId": uid})),
+        )
+        .await;
+    assert_eq!(s, 202, "{v}");
+    let again = eventually(&w, &w.beta, "project = SUP", |i| {
+        i["fields"]["summary"] == "Dark mode, second attempt"
+    })
+    .await;
+    assert_ne!(again["key"].as_str(), Some(twin_key.as_str()));
+    let started = Instant::now();
+    loop {
+        let (_, st) = w
+            .api("GET", "/api/issues/TEST-2/status", &alpha, None)
+            .await;
+        if st["syncs"][0]["status"] == "synchronized" {
+            assert_eq!(st["syncs"][0]["twinKey"], again["key"]);
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{st}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        search("project = SUP AND summary ~ \"dark mode\"")
+            .await
+            .len(),
+        1
+    );
+    w.emu.stop().await;
+}
+
+#[tokio::test]
 async fn failures_show_in_errors_and_retry_delivers_once_the_cause_is_fixed() {
     let w = crate::connections::world_with(|s| {
         s.sync.retry_base_ms = 20;

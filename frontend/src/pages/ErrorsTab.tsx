@@ -4,11 +4,12 @@ import DynamicTable from '@atlaskit/dynamic-table';
 import EmptyState from '@atlaskit/empty-state';
 import Heading from '@atlaskit/heading';
 import Spinner from '@atlaskit/spinner';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { errorMessage, type SyncErrorItem } from '../api';
 import { LoadError } from '../components/LoadError';
 import { useApi } from '../context';
 import { useNotify } from '../notify';
+import { useLoad } from '../useLoad';
 import { formatAbsolute, formatRelative } from '../time';
 
 type Action = 'retry' | 'resolve';
@@ -36,40 +37,14 @@ const FAILED: Record<Action, (key: string) => string> = {
 export function ErrorsTab() {
   const api = useApi();
   const notify = useNotify();
-  const [errors, setErrors] = useState<SyncErrorItem[] | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
-  const [refreshing, setRefreshing] = useState(false);
+  const read = useCallback(async () => (await api.syncErrors()).errors, [api]);
+  const { data: errors, setData: setErrors, error: loadError, refreshing, load, refresh, mounted } = useLoad(read);
   /** Rows with a Retry or Resolve on its way, and which one. */
   const [busy, setBusy] = useState<Record<string, Action>>({});
-  const mounted = useRef(true);
-
-  useEffect(() => {
-    mounted.current = true;
-    return () => {
-      mounted.current = false;
-    };
-  }, []);
-
-  const load = useCallback(async () => {
-    try {
-      const { errors } = await api.syncErrors();
-      if (!mounted.current) return;
-      setErrors(errors);
-      setLoadError(null);
-    } catch (e) {
-      if (mounted.current) setLoadError(errorMessage(e));
-    }
-  }, [api]);
 
   useEffect(() => {
     void load();
   }, [load]);
-
-  const refresh = async () => {
-    setRefreshing(true);
-    await load();
-    if (mounted.current) setRefreshing(false);
-  };
 
   const act = async (item: SyncErrorItem, action: Action) => {
     setBusy((b) => ({ ...b, [item.id]: action }));

@@ -5,11 +5,12 @@ import DynamicTable from '@atlaskit/dynamic-table';
 import EmptyState from '@atlaskit/empty-state';
 import Heading from '@atlaskit/heading';
 import Spinner from '@atlaskit/spinner';
-import { useCallback, useEffect, useRef, useState } from 'react';
-import { errorMessage, type ConnectionStatus, type OutgoingItem, type SyncQueue } from '../api';
+import { useCallback, useEffect } from 'react';
+import { type ConnectionStatus, type OutgoingItem } from '../api';
 import { LoadError } from '../components/LoadError';
 import { useApi } from '../context';
 import { formatAbsolute, formatRelative, formatUntil } from '../time';
+import { useLoad } from '../useLoad';
 
 export const REFRESH_MS = 5000;
 
@@ -82,38 +83,15 @@ function QueueSection(props: {
 
 export function SyncQueueTab({ isActive = true }: { isActive?: boolean }) {
   const api = useApi();
-  const [queue, setQueue] = useState<SyncQueue | null>(null);
-  /** Connection statuses, to say why outgoing changes wait; null when they could not be read. */
-  const [statuses, setStatuses] = useState<Map<string, ConnectionStatus> | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [refreshing, setRefreshing] = useState(false);
-  const pending = useRef<Promise<void> | null>(null);
-  const mounted = useRef(true);
-
-  useEffect(() => {
-    mounted.current = true;
-    return () => {
-      mounted.current = false;
-    };
-  }, []);
-
-  /** One fetch at a time: a tick or a click while one is on its way waits for that one. */
-  const load = useCallback((): Promise<void> => {
-    pending.current ??= (async () => {
-      try {
-        const [q, c] = await Promise.all([api.syncQueue(), api.connections().catch(() => null)]);
-        if (!mounted.current) return;
-        setQueue(q);
-        setStatuses(c && new Map(c.connections.map((x) => [x.id, x.status])));
-        setError(null);
-      } catch (e) {
-        if (mounted.current) setError(errorMessage(e));
-      } finally {
-        pending.current = null;
-      }
-    })();
-    return pending.current;
+  const read = useCallback(async () => {
+    const [q, c] = await Promise.all([api.syncQueue(), api.connections().catch(() => null)]);
+    /** Connection statuses, to say why outgoing changes wait; null when they could not be read. */
+    const statuses = c && new Map<string, ConnectionStatus>(c.connections.map((x) => [x.id, x.status]));
+    return { queue: q, statuses };
   }, [api]);
+  const { data, error, refreshing, load, refresh } = useLoad(read);
+  const queue = data?.queue ?? null;
+  const statuses = data?.statuses ?? null;
 
   useEffect(() => {
     if (!isActive) return;
@@ -121,12 +99,6 @@ export function SyncQueueTab({ isActive = true }: { isActive?: boolean }) {
     const timer = setInterval(() => void load(), REFRESH_MS);
     return () => clearInterval(timer);
   }, [isActive, load]);
-
-  const refresh = async () => {
-    setRefreshing(true);
-    await load();
-    if (mounted.current) setRefreshing(false);
-  };
 
   const isEmpty = queue !== null && queue.outgoing.length === 0 && queue.incoming.length === 0;
 

@@ -239,25 +239,7 @@ async fn bench_sync_throughput() {
     }
     let t0 = Instant::now();
     // Like a bulk "Exalate": 16 requests in flight.
-    use futures_util::stream::{self, StreamExt};
-    stream::iter(keys.iter())
-        .map(|key| {
-            let (w, alpha, uid) = (&w, &alpha, &uid);
-            async move {
-                let (s, v) = w
-                    .api(
-                        "POST",
-                        &format!("/api/issues/{key}/exalate"),
-                        alpha,
-                        Some(json!({"connectionId": uid})),
-                    )
-                    .await;
-                assert_eq!(s, 202, "{v}");
-            }
-        })
-        .buffer_unordered(16)
-        .collect::<Vec<_>>()
-        .await;
+    crate::sync::exalate_all(&w, &alpha, &uid, &keys, 16).await;
     let queued = t0.elapsed();
     loop {
         let done = {

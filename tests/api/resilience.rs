@@ -329,25 +329,7 @@ async fn two_replicas_on_postgresql_share_the_queue_without_duplicates() {
     let slow = json!({"rules": [{"kind": "latency", "latencyMs": 20}]});
     set_faults(&w, &w.alpha, slow.clone()).await;
     set_faults(&w, &w.beta, slow).await;
-    use futures_util::stream::{self, StreamExt};
-    stream::iter(keys.iter())
-        .map(|key| {
-            let (w, alpha, uid) = (&w, &alpha, &uid);
-            async move {
-                let (s, v) = w
-                    .api(
-                        "POST",
-                        &format!("/api/issues/{key}/exalate"),
-                        alpha,
-                        Some(json!({"connectionId": uid})),
-                    )
-                    .await;
-                assert_eq!(s, 202, "{v}");
-            }
-        })
-        .buffer_unordered(8)
-        .collect::<Vec<_>>()
-        .await;
+    crate::sync::exalate_all(&w, &alpha, &uid, &keys, 8).await;
     wait_for("all 60 on beta", Duration::from_secs(120), || {
         let t = twins(&w.emu, "beta", "Shared ");
         t.len() >= 60 && t.iter().all(|(_, c)| *c >= 1)

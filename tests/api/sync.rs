@@ -76,6 +76,33 @@ async fn exalate_test_2(w: &World, alpha: &str, uid: &str) -> String {
     twin["key"].as_str().unwrap().to_owned()
 }
 
+/// A bulk Exalate from the console: every key of `keys` over connection `uid`, `parallel` requests
+/// in flight, each answered 202.
+pub(crate) async fn exalate_all(
+    w: &World,
+    token: &str,
+    uid: &str,
+    keys: &[String],
+    parallel: usize,
+) {
+    use futures_util::stream::{self, StreamExt};
+    stream::iter(keys)
+        .map(|key| async move {
+            let (s, v) = w
+                .api(
+                    "POST",
+                    &format!("/api/issues/{key}/exalate"),
+                    token,
+                    Some(json!({"connectionId": uid})),
+                )
+                .await;
+            assert_eq!(s, 202, "{v}");
+        })
+        .buffer_unordered(parallel)
+        .collect::<Vec<_>>()
+        .await;
+}
+
 pub(crate) fn adf(text: &str) -> Value {
     json!({"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}]})
 }

@@ -76,6 +76,9 @@ pub struct SyncMessage {
     pub sender_project_key: String,
     pub replica: Replica,
     pub changed: Vec<Field>,
+    /// The sender's issue was deleted: the pair stops syncing (the twin itself stays).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -299,6 +302,7 @@ impl SyncService {
             sender_project_key: project.to_owned(),
             replica: replica.clone(),
             changed,
+            deleted: false,
         };
         let now = Utc::now().fixed_offset();
         let txn = self.db.begin().await?;
@@ -334,6 +338,7 @@ impl SyncService {
             event,
             "jira:issue_updated"
                 | "jira:issue_created"
+                | "jira:issue_deleted"
                 | "comment_created"
                 | "comment_updated"
                 | "comment_deleted"
@@ -343,6 +348,9 @@ impl SyncService {
         let Some(issue_id) = body["issue"]["id"].as_str() else {
             return Ok(());
         };
+        if event == "jira:issue_deleted" {
+            return self.issue_deleted(t, issue_id).await;
+        }
         // Our own write (the apply recorded its result already): nothing to read or send.
         if body["user"]["accountType"] == "app" {
             if let (Some(actor), Some(me)) = (
@@ -355,6 +363,71 @@ impl SyncService {
             }
         }
         self.issue_changed(t, issue_id).await
+    }
+
+    /// An issue was deleted in Jira. Its changes not sent yet are dropped (they could not be
+    /// served any more) and each twin's side is told, through the outbox, that the pair stops
+    /// syncing; a pair whose first message never got through just ends here.
+    async fn issue_deleted(&self, t: &Arc<Tenant>, issue_id: &str) -> Result<()> {
+        let lock = self.issue_lock(t.id, issue_id);
+        let _guard = lock.lock().await;
+        let rows = synced_issues::Entity::find()
+            .filter(synced_issues::Column::TenantId.eq(t.id))
+            .filter(synced_issues::Column::IssueId.eq(issue_id))
+            .all(&self.db)
+            .await?;
+        for row in rows {
+            let Some(twin_id) = row.twin_id.clone() else {
+                self.forget(t.id, &row.connection_uid, issue_id, None)
+                    .await?;
+                continue;
+            };
+            let now = Utc::now().fixed_offset();
+            let msg = SyncMessage {
+                seq: row.next_seq,
+                sender_site_url: t.base_url.clone(),
+                sender_issue_id: row.issue_id.clone(),
+                sender_issue_key: row.issue_key.clone(),
+                sender_project_key: project_of(&row.issue_key).to_owned(),
+                replica: parse_replica(&row).unwrap_or_default(),
+                changed: Vec::new(),
+                deleted: true,
+            };
+            let txn = self.db.begin().await?;
+            sync_outbox::Entity::update_many()
+                .col_expr(sync_outbox::Column::DoneAt, Expr::value(now))
+                .col_expr(
+                    sync_outbox::Column::LastError,
+                    Expr::value("not sent: the issue was deleted"),
+                )
+                .filter(sync_outbox::Column::TenantId.eq(t.id))
+                .filter(sync_outbox::Column::ConnectionUid.eq(row.connection_uid.clone()))
+                .filter(sync_outbox::Column::IssueId.eq(issue_id))
+                .filter(sync_outbox::Column::DoneAt.is_null())
+                .exec(&txn)
+                .await?;
+            sync_outbox::ActiveModel {
+                tenant_id: Set(t.id),
+                connection_uid: Set(row.connection_uid.clone()),
+                issue_id: Set(row.issue_id.clone()),
+                seq: Set(row.next_seq),
+                payload: Set(serde_json::to_string(&msg).expect("serialisable")),
+                attempts: Set(0),
+                next_attempt_at: Set(now),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            let mut m: synced_issues::ActiveModel = row.into();
+            m.next_seq = Set(msg.seq + 1);
+            m.updated_at = Set(now);
+            m.update(&txn).await?;
+            txn.commit().await?;
+            tracing::info!(issue = %msg.sender_issue_key, twin = %twin_id, "issue deleted: telling its twin's side");
+        }
+        self.wake.notify_one();
+        Ok(())
     }
 
     /// The app's own account on a tenant's site (`/myself` as the app), cached.
@@ -722,15 +795,23 @@ impl SyncService {
         )
         .await?;
         if let (Some(t), Some(row)) = (self.tenant(m.tenant_id).await?, row) {
-            if let Ok(client) = self.jira.for_tenant(t) {
-                let app = self.jira.app_key();
-                let path = format!("/rest/api/3/issue/{}/properties/com.atlassian.jira.issue:{app}:exalate-sync-status:status", row.issue_id);
-                if let Err(e) = client.send(reqwest::Method::DELETE, &path, None).await {
-                    tracing::warn!(issue = %row.issue_key, error = %e, "glance status not cleared");
-                }
-            }
+            self.clear_glance(&t, &row.issue_id).await;
         }
         Ok(())
+    }
+
+    /// Removes the glance's status property: the panel is back to Not synced. Best effort (the
+    /// issue may be gone too).
+    async fn clear_glance(&self, t: &Arc<Tenant>, issue_id: &str) {
+        let Ok(client) = self.jira.for_tenant(t.clone()) else {
+            return;
+        };
+        let app = self.jira.app_key();
+        let path = format!("/rest/api/3/issue/{issue_id}/properties/com.atlassian.jira.issue:{app}:exalate-sync-status:status");
+        match client.send(reqwest::Method::DELETE, &path, None).await {
+            Ok(_) | Err(JiraError::NotFound(_)) => {}
+            Err(e) => tracing::warn!(issue = issue_id, error = %e, "glance status not cleared"),
+        }
     }
 
     /// Stops syncing one issue over one connection and leaves the issue as it is: its row, its
@@ -1125,6 +1206,15 @@ impl SyncService {
             .filter(synced_issues::Column::TwinId.eq(msg.sender_issue_id.clone()))
             .one(&self.db)
             .await?;
+        if msg.deleted {
+            // The other side's issue is gone: this pair ends here too, the twin stays as it is.
+            if let Some(row) = &twin {
+                self.forget(t.id, uid, &row.issue_id, Some(&msg.sender_issue_id))
+                    .await?;
+                self.clear_glance(t, &row.issue_id).await;
+            }
+            return Err(SyncError::TwinDeleted(msg.sender_issue_key.clone()));
+        }
         let sender_url = format!(
             "{}/browse/{}",
             msg.sender_site_url.trim_end_matches('/'),

@@ -750,6 +750,14 @@ async fn a_deleted_twin_ends_the_sync_quietly_and_exalate_starts_it_afresh() {
     let uid = connect_remote(&w).await;
     let alpha = w.token(&w.alpha, ADMIN).await;
     let twin_key = exalate_test_2(&w, &alpha, &uid).await;
+    // Beta's deletion webhook is lost, so only the next message finds out.
+    w.app
+        .http
+        .put(format!("{}/_emulator/faults", w.beta))
+        .json(&json!({"webhooks": {"dropProbability": 1.0}}))
+        .send()
+        .await
+        .unwrap();
     let (s, _) = jira(
         &w,
         &w.beta,
@@ -844,6 +852,86 @@ async fn a_deleted_twin_ends_the_sync_quietly_and_exalate_starts_it_afresh() {
             .len(),
         1
     );
+    w.emu.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_an_issue_tells_its_twin_at_once_and_the_twin_stays() {
+    let w = world().await;
+    let uid = connect_remote(&w).await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    let beta = w.token(&w.beta, ADMIN).await;
+    let twin_key = exalate_test_2(&w, &alpha, &uid).await;
+    let status = format!("/api/issues/{twin_key}/status");
+    let started = Instant::now();
+    loop {
+        let (_, st) = w.api("GET", &status, &beta, None).await;
+        if st["syncs"][0]["status"] == "synchronized" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{st}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (s, _) = jira(&w, &w.alpha, "DELETE", "/rest/api/3/issue/TEST-2", None).await;
+    assert_eq!(s, 204);
+    // Beta's panel turns Not synced without anyone touching the twin, which stays.
+    let started = Instant::now();
+    loop {
+        let (_, st) = w.api("GET", &status, &beta, None).await;
+        if st["syncs"][0]["status"] == "not_synced" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{st}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (s, twin) = jira(
+        &w,
+        &w.beta,
+        "GET",
+        &format!("/rest/api/3/issue/{twin_key}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        twin["fields"]["summary"],
+        "Add dark mode to the settings page"
+    );
+    let (_, prop) = jira(&w, &w.beta, "GET", &format!("/rest/api/3/issue/{twin_key}/properties/com.atlassian.jira.issue:com.exalate.jiracloud:exalate-sync-status:status"), None).await;
+    assert!(prop.get("value").is_none(), "glance cleared: {prop}");
+    for token in [&alpha, &beta] {
+        let (_, errors) = w.api("GET", "/api/sync/errors", token, None).await;
+        assert_eq!(
+            errors["errors"].as_array().map(Vec::len),
+            Some(0),
+            "{errors}"
+        );
+        let (_, queue) = w.api("GET", "/api/sync/queue", token, None).await;
+        assert_eq!(
+            queue["outgoing"].as_array().map(Vec::len),
+            Some(0),
+            "{queue}"
+        );
+    }
+    // An edit of the twin now stays on beta: nothing is recreated on alpha.
+    jira(
+        &w,
+        &w.beta,
+        "PUT",
+        &format!("/rest/api/3/issue/{twin_key}"),
+        Some(json!({"fields": {"summary": "Dark mode (kept by support)"}})),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, found) = jira(
+        &w,
+        &w.alpha,
+        "POST",
+        "/rest/api/3/search/jql",
+        Some(json!({"jql": "project = TEST AND summary ~ \"dark mode\"", "fields": ["summary"]})),
+    )
+    .await;
+    assert_eq!(found["issues"].as_array().map(Vec::len), Some(0), "{found}");
     w.emu.stop().await;
 }
 

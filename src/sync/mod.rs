@@ -1220,6 +1220,9 @@ impl SyncService {
             msg.sender_site_url.trim_end_matches('/'),
             msg.sender_issue_key
         );
+        // Created by this very call (not found again after a crash): nothing of anyone's is on
+        // it yet.
+        let mut fresh = false;
         let (id, key, created, recorded, before) = match twin.clone() {
             Some(row) => {
                 let before = match self.snapshot(t, &row.issue_id).await {
@@ -1345,6 +1348,7 @@ impl SyncService {
                         }
                         let body = json!({"fields": fields, "properties": [{"key": TWIN_PROPERTY, "value": {"origin": origin}}]});
                         let created: Value = client.post_json("/rest/api/3/issue", &body).await?;
+                        fresh = true;
                         let id = created["id"].as_str().unwrap_or_default().to_owned();
                         let key = created["key"].as_str().unwrap_or_default().to_owned();
                         (id, key, true, None, None)
@@ -1371,7 +1375,10 @@ impl SyncService {
             false => None,
         };
         if created || msg.changed.contains(&Field::Comments) {
-            let local = before.as_ref().map(|b| b.comments.as_slice());
+            let local = before
+                .as_ref()
+                .map(|b| b.comments.as_slice())
+                .or(fresh.then_some(&[][..]));
             self.apply_comments(t, uid, &id, &msg.replica.comments, local)
                 .await?;
         }
@@ -1411,11 +1418,17 @@ impl SyncService {
                 // since (ours are not part of a replica). What differs now was done by someone
                 // while we were still copying: queued below, so an edit or reply made the moment
                 // the twin appeared is not lost.
-                let snap = self.snapshot(t, &id).await?;
-                let mut recorded = as_created
-                    .as_ref()
-                    .and_then(Replica::from_issue)
-                    .unwrap_or_else(|| snap.replica.clone());
+                // A fresh twin needs no second read: everything a person did to it after the
+                // lock above has a webhook waiting for this row. One found again after a crash
+                // is read now, for what was done to it meanwhile.
+                let (mut recorded, snap) =
+                    match (fresh, as_created.as_ref().and_then(Replica::from_issue)) {
+                        (true, Some(r)) => (r, None),
+                        (_, r) => {
+                            let snap = self.snapshot(t, &id).await?;
+                            (r.unwrap_or_else(|| snap.replica.clone()), Some(snap))
+                        }
+                    };
                 recorded.stamps = msg.replica.stamps.clone();
                 recorded.comments.clear();
                 recorded.attachments.clear();
@@ -1438,11 +1451,13 @@ impl SyncService {
                 }
                 .insert(&self.db)
                 .await?;
-                let mut current = snap.replica;
-                let changed = current.changed_since(Some(&recorded));
-                if !changed.is_empty() {
-                    current.stamp(Some(&recorded), &changed, snap.updated_ms);
-                    self.enqueue(t, row, current, changed, project).await?;
+                if let Some(snap) = snap {
+                    let mut current = snap.replica;
+                    let changed = current.changed_since(Some(&recorded));
+                    if !changed.is_empty() {
+                        current.stamp(Some(&recorded), &changed, snap.updated_ms);
+                        self.enqueue(t, row, current, changed, project).await?;
+                    }
                 }
             }
         }

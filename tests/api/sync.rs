@@ -103,6 +103,20 @@ pub(crate) async fn exalate_all(
         .await;
 }
 
+/// Waits until the issue panel of `key` (first connection) says `want`.
+async fn wait_panel(w: &World, token: &str, key: &str, want: &str) {
+    let path = format!("/api/issues/{key}/status");
+    let started = Instant::now();
+    loop {
+        let (_, st) = w.api("GET", &path, token, None).await;
+        if st["syncs"][0]["status"] == want {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{key}: {st}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 pub(crate) fn adf(text: &str) -> Value {
     json!({"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}]})
 }
@@ -750,6 +764,7 @@ async fn a_deleted_twin_ends_the_sync_quietly_and_exalate_starts_it_afresh() {
     let uid = connect_remote(&w).await;
     let alpha = w.token(&w.alpha, ADMIN).await;
     let twin_key = exalate_test_2(&w, &alpha, &uid).await;
+    wait_panel(&w, &alpha, "TEST-2", "synchronized").await;
     // Beta's deletion webhook is lost, so only the next message finds out.
     w.app
         .http
@@ -777,17 +792,7 @@ async fn a_deleted_twin_ends_the_sync_quietly_and_exalate_starts_it_afresh() {
         Some(json!({"fields": {"summary": "Dark mode, second attempt"}})),
     )
     .await;
-    let started = Instant::now();
-    loop {
-        let (_, st) = w
-            .api("GET", "/api/issues/TEST-2/status", &alpha, None)
-            .await;
-        if st["syncs"][0]["status"] == "not_synced" {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "{st}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_panel(&w, &alpha, "TEST-2", "not_synced").await;
     let (_, errors) = w.api("GET", "/api/sync/errors", &alpha, None).await;
     assert_eq!(
         errors["errors"].as_array().map(Vec::len),
@@ -834,18 +839,11 @@ async fn a_deleted_twin_ends_the_sync_quietly_and_exalate_starts_it_afresh() {
     })
     .await;
     assert_ne!(again["key"].as_str(), Some(twin_key.as_str()));
-    let started = Instant::now();
-    loop {
-        let (_, st) = w
-            .api("GET", "/api/issues/TEST-2/status", &alpha, None)
-            .await;
-        if st["syncs"][0]["status"] == "synchronized" {
-            assert_eq!(st["syncs"][0]["twinKey"], again["key"]);
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "{st}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_panel(&w, &alpha, "TEST-2", "synchronized").await;
+    let (_, st) = w
+        .api("GET", "/api/issues/TEST-2/status", &alpha, None)
+        .await;
+    assert_eq!(st["syncs"][0]["twinKey"], again["key"]);
     assert_eq!(
         search("project = SUP AND summary ~ \"dark mode\"")
             .await
@@ -862,28 +860,12 @@ async fn deleting_an_issue_tells_its_twin_at_once_and_the_twin_stays() {
     let alpha = w.token(&w.alpha, ADMIN).await;
     let beta = w.token(&w.beta, ADMIN).await;
     let twin_key = exalate_test_2(&w, &alpha, &uid).await;
-    let status = format!("/api/issues/{twin_key}/status");
-    let started = Instant::now();
-    loop {
-        let (_, st) = w.api("GET", &status, &beta, None).await;
-        if st["syncs"][0]["status"] == "synchronized" {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "{st}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_panel(&w, &beta, &twin_key, "synchronized").await;
+    wait_panel(&w, &alpha, "TEST-2", "synchronized").await;
     let (s, _) = jira(&w, &w.alpha, "DELETE", "/rest/api/3/issue/TEST-2", None).await;
     assert_eq!(s, 204);
     // Beta's panel turns Not synced without anyone touching the twin, which stays.
-    let started = Instant::now();
-    loop {
-        let (_, st) = w.api("GET", &status, &beta, None).await;
-        if st["syncs"][0]["status"] == "not_synced" {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "{st}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_panel(&w, &beta, &twin_key, "not_synced").await;
     let (s, twin) = jira(
         &w,
         &w.beta,

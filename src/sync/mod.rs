@@ -166,6 +166,16 @@ impl SyncService {
     /// What Jira has now of an issue: the issue, its comments (with properties, to find twins
     /// we wrote) and the replica built from them, with Jira's `updated` in ms.
     async fn snapshot(&self, t: &Arc<Tenant>, key_or_id: &str) -> Result<Snapshot> {
+        self.snapshot_with(t, key_or_id, true).await
+    }
+
+    /// `snapshot`, reading the comments only when asked (their replica is then empty).
+    async fn snapshot_with(
+        &self,
+        t: &Arc<Tenant>,
+        key_or_id: &str,
+        read_comments: bool,
+    ) -> Result<Snapshot> {
         let client = self.jira.for_tenant(t.clone())?;
         let issue: Value = client
             .get_json(&format!(
@@ -175,12 +185,17 @@ impl SyncService {
         let mut replica = Replica::from_issue(&issue)
             .ok_or_else(|| SyncError::Invalid("Jira's issue has no summary or type".into()))?;
         let id = issue["id"].as_str().unwrap_or(key_or_id);
-        let page: Value = client
-            .get_json(&format!(
-                "/rest/api/3/issue/{id}/comment?maxResults=5000&expand=properties"
-            ))
-            .await?;
-        let comments = page["comments"].as_array().cloned().unwrap_or_default();
+        let comments = match read_comments {
+            true => {
+                let page: Value = client
+                    .get_json(&format!(
+                        "/rest/api/3/issue/{id}/comment?maxResults=5000&expand=properties"
+                    ))
+                    .await?;
+                page["comments"].as_array().cloned().unwrap_or_default()
+            }
+            false => Vec::new(),
+        };
         replica.comments = comments
             .iter()
             .filter_map(replica::ReplicaComment::from_comment)
@@ -1225,7 +1240,14 @@ impl SyncService {
         let mut fresh = false;
         let (id, key, created, recorded, before) = match twin.clone() {
             Some(row) => {
-                let before = match self.snapshot(t, &row.issue_id).await {
+                let last = parse_replica(&row);
+                // Comments are read only when they are part of the change: a person's comment
+                // here that is not handled yet has its own webhook waiting for this apply.
+                let with_comments = msg.changed.contains(&Field::Comments) || last.is_none();
+                let before = match self
+                    .snapshot_with(t, &row.issue_id, with_comments)
+                    .await
+                {
                     Err(SyncError::Jira(JiraError::NotFound(_)))
                         if self.project_visible(t, project_of(&row.issue_key)).await? =>
                     {
@@ -1237,11 +1259,13 @@ impl SyncService {
                     }
                     other => other?,
                 };
-                let last = parse_replica(&row);
                 // A person's edit here whose webhook has not been handled yet is recorded (and
                 // queued for the other side) first, stamped with its time, so that last writer
                 // wins below compares the right values and nothing of theirs is lost.
                 let mut mine = before.replica.clone();
+                if let (false, Some(l)) = (with_comments, &last) {
+                    mine.comments = l.comments.clone();
+                }
                 let local_changes = match &last {
                     Some(l) => mine.changed_since(Some(l)),
                     None => Vec::new(),

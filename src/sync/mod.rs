@@ -377,7 +377,13 @@ impl SyncService {
                 }
             }
         }
-        self.issue_changed(t, issue_id).await
+        // An edit of fields does not touch comments: each comment change has its own event,
+        // which reads them.
+        let comments = event != "jira:issue_updated"
+            || body["issue_event_type_name"]
+                .as_str()
+                .is_some_and(|n| n.contains("comment"));
+        self.issue_changed_with(t, issue_id, comments).await
     }
 
     /// An issue was deleted in Jira. Its changes not sent yet are dropped (they could not be
@@ -463,6 +469,16 @@ impl SyncService {
     /// For every synced twin of `issue_id`, rebuilds the replica and sends what changed (from a
     /// webhook or the reconciliation poll; running twice sends nothing the second time).
     pub async fn issue_changed(&self, t: &Arc<Tenant>, issue_id: &str) -> Result<()> {
+        self.issue_changed_with(t, issue_id, true).await
+    }
+
+    /// `issue_changed`; without `read_comments` the comments are taken as last recorded.
+    async fn issue_changed_with(
+        &self,
+        t: &Arc<Tenant>,
+        issue_id: &str,
+        read_comments: bool,
+    ) -> Result<()> {
         // Wait for an apply to this issue in progress: its recorded replica decides what changed.
         let lock = self.issue_lock(t.id, issue_id);
         let _guard = lock.lock().await;
@@ -474,7 +490,9 @@ impl SyncService {
         if rows.is_empty() {
             return Ok(());
         }
-        let snap = self.snapshot(t, issue_id).await?;
+        // A row with nothing recorded yet must carry everything.
+        let read_comments = read_comments || rows.iter().any(|r| parse_replica(r).is_none());
+        let snap = self.snapshot_with(t, issue_id, read_comments).await?;
         let key = snap.issue["key"].as_str().unwrap_or_default().to_owned();
         for row in rows {
             // A deactivated connection still records changes; they wait in the outbox and go
@@ -484,6 +502,9 @@ impl SyncService {
             }
             let previous = parse_replica(&row);
             let mut replica = snap.replica.clone();
+            if let (Some(p), false) = (&previous, read_comments) {
+                replica.comments = p.comments.clone();
+            }
             let changed = replica.changed_since(previous.as_ref());
             replica.stamp(previous.as_ref(), &changed, snap.updated_ms);
             self.enqueue(t, row, replica, changed, project_of(&key))

@@ -160,7 +160,7 @@ pub async fn run(settings: Settings, args: DemoArgs) -> Result<(), DemoError> {
     );
     tokio::signal::ctrl_c().await?;
     println!("stopping…");
-    handle.stop(true).await;
+    crate::startup::stop_server(&handle).await;
     let _ = server_task.await;
     emulator.stop().await;
     Ok(())

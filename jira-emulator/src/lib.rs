@@ -88,7 +88,15 @@ impl Emulator {
 
     pub async fn stop(self) {
         for s in self.sites {
-            s.handle.stop(true).await;
+            // Graceful, but bounded: actix-server 2.8 can miss a worker's answer to the stop
+            // command, and then `stop(true)` never returns (actix/actix-net#945).
+            let graceful =
+                tokio::time::timeout(std::time::Duration::from_secs(10), s.handle.stop(true)).await;
+            if graceful.is_err() {
+                let _ =
+                    tokio::time::timeout(std::time::Duration::from_secs(2), s.handle.stop(false))
+                        .await;
+            }
         }
     }
 }

@@ -1265,10 +1265,7 @@ impl SyncService {
                 // Comments are read only when they are part of the change: a person's comment
                 // here that is not handled yet has its own webhook waiting for this apply.
                 let with_comments = msg.changed.contains(&Field::Comments) || last.is_none();
-                let before = match self
-                    .snapshot_with(t, &row.issue_id, with_comments)
-                    .await
-                {
+                let before = match self.snapshot_with(t, &row.issue_id, with_comments).await {
                     Err(SyncError::Jira(JiraError::NotFound(_)))
                         if self.project_visible(t, project_of(&row.issue_key)).await? =>
                     {

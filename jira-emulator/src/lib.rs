@@ -93,6 +93,7 @@ impl Emulator {
             let graceful =
                 tokio::time::timeout(std::time::Duration::from_secs(10), s.handle.stop(true)).await;
             if graceful.is_err() {
+                tracing::warn!(site = %s.base_url, "graceful stop timed out; stopping now");
                 let _ =
                     tokio::time::timeout(std::time::Duration::from_secs(2), s.handle.stop(false))
                         .await;

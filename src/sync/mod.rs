@@ -141,6 +141,49 @@ struct Snapshot {
     updated_ms: i64,
 }
 
+/// The outbox row that carries `msg` for `row`'s twin, due now.
+fn outbox_entry(
+    tenant_id: i64,
+    row: &synced_issues::Model,
+    msg: &SyncMessage,
+    now: chrono::DateTime<chrono::FixedOffset>,
+) -> sync_outbox::ActiveModel {
+    sync_outbox::ActiveModel {
+        tenant_id: Set(tenant_id),
+        connection_uid: Set(row.connection_uid.clone()),
+        issue_id: Set(row.issue_id.clone()),
+        seq: Set(msg.seq),
+        payload: Set(serde_json::to_string(msg).expect("serialisable")),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        created_at: Set(now),
+        ..Default::default()
+    }
+}
+
+/// Marks an issue's unsent messages over one connection as done without sending them.
+async fn drop_unsent(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant_id: i64,
+    uid: &str,
+    issue_id: &str,
+    why: &str,
+) -> Result<()> {
+    sync_outbox::Entity::update_many()
+        .col_expr(
+            sync_outbox::Column::DoneAt,
+            Expr::value(Utc::now().fixed_offset()),
+        )
+        .col_expr(sync_outbox::Column::LastError, Expr::value(why))
+        .filter(sync_outbox::Column::TenantId.eq(tenant_id))
+        .filter(sync_outbox::Column::ConnectionUid.eq(uid))
+        .filter(sync_outbox::Column::IssueId.eq(issue_id))
+        .filter(sync_outbox::Column::DoneAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 fn parse_replica(row: &synced_issues::Model) -> Option<Replica> {
     row.last_replica
         .as_deref()
@@ -321,19 +364,7 @@ impl SyncService {
         };
         let now = Utc::now().fixed_offset();
         let txn = self.db.begin().await?;
-        sync_outbox::ActiveModel {
-            tenant_id: Set(t.id),
-            connection_uid: Set(row.connection_uid.clone()),
-            issue_id: Set(row.issue_id.clone()),
-            seq: Set(row.next_seq),
-            payload: Set(serde_json::to_string(&msg).expect("serialisable")),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+        outbox_entry(t.id, &row, &msg, now).insert(&txn).await?;
         let mut m: synced_issues::ActiveModel = row.into();
         m.next_seq = Set(msg.seq + 1);
         m.last_replica = Set(Some(serde_json::to_string(&replica).expect("serialisable")));
@@ -415,31 +446,15 @@ impl SyncService {
                 deleted: true,
             };
             let txn = self.db.begin().await?;
-            sync_outbox::Entity::update_many()
-                .col_expr(sync_outbox::Column::DoneAt, Expr::value(now))
-                .col_expr(
-                    sync_outbox::Column::LastError,
-                    Expr::value("not sent: the issue was deleted"),
-                )
-                .filter(sync_outbox::Column::TenantId.eq(t.id))
-                .filter(sync_outbox::Column::ConnectionUid.eq(row.connection_uid.clone()))
-                .filter(sync_outbox::Column::IssueId.eq(issue_id))
-                .filter(sync_outbox::Column::DoneAt.is_null())
-                .exec(&txn)
-                .await?;
-            sync_outbox::ActiveModel {
-                tenant_id: Set(t.id),
-                connection_uid: Set(row.connection_uid.clone()),
-                issue_id: Set(row.issue_id.clone()),
-                seq: Set(row.next_seq),
-                payload: Set(serde_json::to_string(&msg).expect("serialisable")),
-                attempts: Set(0),
-                next_attempt_at: Set(now),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
+            drop_unsent(
+                &txn,
+                t.id,
+                &row.connection_uid,
+                issue_id,
+                "not sent: the issue was deleted",
+            )
             .await?;
+            outbox_entry(t.id, &row, &msg, now).insert(&txn).await?;
             let mut m: synced_issues::ActiveModel = row.into();
             m.next_seq = Set(msg.seq + 1);
             m.updated_at = Set(now);
@@ -861,7 +876,6 @@ impl SyncService {
         twin_id: Option<&str>,
     ) -> Result<()> {
         use crate::entities::{attachment_links as al, comment_links as cl};
-        let now = Utc::now().fixed_offset();
         let txn = self.db.begin().await?;
         synced_issues::Entity::delete_many()
             .filter(synced_issues::Column::TenantId.eq(tenant_id))
@@ -881,18 +895,14 @@ impl SyncService {
             .filter(al::Column::IssueId.eq(issue_id))
             .exec(&txn)
             .await?;
-        sync_outbox::Entity::update_many()
-            .col_expr(sync_outbox::Column::DoneAt, Expr::value(now))
-            .col_expr(
-                sync_outbox::Column::LastError,
-                Expr::value("not sent: the twin was deleted"),
-            )
-            .filter(sync_outbox::Column::TenantId.eq(tenant_id))
-            .filter(sync_outbox::Column::ConnectionUid.eq(uid))
-            .filter(sync_outbox::Column::IssueId.eq(issue_id))
-            .filter(sync_outbox::Column::DoneAt.is_null())
-            .exec(&txn)
-            .await?;
+        drop_unsent(
+            &txn,
+            tenant_id,
+            uid,
+            issue_id,
+            "not sent: the twin was deleted",
+        )
+        .await?;
         if let Some(twin) = twin_id {
             sync_inbox::Entity::delete_many()
                 .filter(sync_inbox::Column::TenantId.eq(tenant_id))

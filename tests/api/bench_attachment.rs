@@ -4,9 +4,8 @@
 //! app's RSS must grow by far less than the file (goal: < 64 MB).
 
 use crate::crash::{
-    alpha_and_beta, api, connect_by_code, free_port, install_app, start_app_with, token, wait_up,
+    alpha_and_beta, connect_by_code, free_port, install_app, start_app_with, token, wait_up,
 };
-use serde_json::json;
 use std::time::{Duration, Instant};
 
 const ADMIN: (&str, &str) = ("admin@example.com", "admin-token");
@@ -56,16 +55,7 @@ async fn bench_attachment_memory() {
     // Warm up (pools, caches, HTTP clients) with a small synced issue first.
     let on_beta = || emu.site("beta").site.lock().issues.len();
     let n0 = on_beta();
-    let (s, v) = api(
-        &http,
-        &base,
-        "POST",
-        "/api/issues/TEST-1/exalate",
-        &ta,
-        json!({"connectionId": uid}),
-    )
-    .await;
-    assert_eq!(s, 202, "{v}");
+    crate::crash::exalate_on(&http, &base, &ta, "TEST-1", &uid).await;
     let started = Instant::now();
     while on_beta() == n0 {
         assert!(started.elapsed() < Duration::from_secs(30), "warm-up sync");
@@ -109,16 +99,7 @@ async fn bench_attachment_memory() {
     let pid = app.id();
     let before = rss_kib(pid);
     let t0 = Instant::now();
-    let (s, v) = api(
-        &http,
-        &base,
-        "POST",
-        "/api/issues/TEST-2/exalate",
-        &ta,
-        json!({"connectionId": uid}),
-    )
-    .await;
-    assert_eq!(s, 202, "{v}");
+    crate::crash::exalate_on(&http, &base, &ta, "TEST-2", &uid).await;
     let mut peak = before;
     let arrived = loop {
         peak = peak.max(rss_kib(pid));

@@ -87,15 +87,7 @@ async fn bench_sync_latency() {
     .await;
     let uid = connect(&w).await;
     let alpha = w.token(&w.alpha, ADMIN).await;
-    let (_, v) = w
-        .api(
-            "POST",
-            "/api/issues/TEST-1/exalate",
-            &alpha,
-            Some(json!({"connectionId": uid})),
-        )
-        .await;
-    assert!(v["status"].is_string(), "{v}");
+    crate::sync::exalate(&w, &alpha, "TEST-1", &uid).await;
     let beta_site = w.emu.site("beta").site.clone();
     let alpha_site = w.emu.site("alpha").site.clone();
     let twin_id = loop {

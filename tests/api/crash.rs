@@ -178,6 +178,26 @@ pub(crate) async fn api(
     (s, resp.json().await.unwrap_or(Value::Null))
 }
 
+/// The Exalate button on a node started as its own process (answered 202).
+pub(crate) async fn exalate_on(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    key: &str,
+    uid: &str,
+) {
+    let (s, v) = api(
+        http,
+        base,
+        "POST",
+        &format!("/api/issues/{key}/exalate"),
+        token,
+        json!({"connectionId": uid}),
+    )
+    .await;
+    assert_eq!(s, 202, "{key}: {v}");
+}
+
 fn twins_on_beta(emu: &Emulator) -> Vec<(String, usize, Vec<String>)> {
     let site = &emu.site("beta").site;
     let d = site.lock();
@@ -243,16 +263,7 @@ async fn kill_9_in_the_middle_of_a_bulk_sync_loses_and_duplicates_nothing() {
             .unwrap();
     }
     for key in &keys_created {
-        let (s, v) = api(
-            &http,
-            &base,
-            "POST",
-            &format!("/api/issues/{key}/exalate"),
-            &ta,
-            json!({"connectionId": uid}),
-        )
-        .await;
-        assert_eq!(s, 202, "{key}: {v}");
+        exalate_on(&http, &base, &ta, key, &uid).await;
     }
 
     // Kill the app hard once part of the work has arrived.

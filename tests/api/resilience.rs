@@ -197,16 +197,7 @@ async fn the_other_node_down_for_a_while_gets_everything_once_it_is_back() {
     let uid = connect_by_code(&http, (&base_a, &ta), (&base_b, &tb)).await;
     let keys = seed(&emu.site("alpha").site, "Down", 6);
     for key in &keys[..3] {
-        let (s, v) = api(
-            &http,
-            &base_a,
-            "POST",
-            &format!("/api/issues/{key}/exalate"),
-            &ta,
-            json!({"connectionId": uid}),
-        )
-        .await;
-        assert_eq!(s, 202, "{v}");
+        crate::crash::exalate_on(&http, &base_a, &ta, key, &uid).await;
     }
     wait_for("the first three on beta", Duration::from_secs(30), || {
         twins(&emu, "beta", "Down ").len() == 3
@@ -217,16 +208,7 @@ async fn the_other_node_down_for_a_while_gets_everything_once_it_is_back() {
     node_b.wait().unwrap();
     // While beta's node is down: new issues exalated, comments added, a summary edited.
     for key in &keys[3..] {
-        let (s, v) = api(
-            &http,
-            &base_a,
-            "POST",
-            &format!("/api/issues/{key}/exalate"),
-            &ta,
-            json!({"connectionId": uid}),
-        )
-        .await;
-        assert_eq!(s, 202, "{v}");
+        crate::crash::exalate_on(&http, &base_a, &ta, key, &uid).await;
     }
     let site = &emu.site("alpha").site;
     for key in &keys[..2] {
@@ -362,15 +344,7 @@ async fn rate_limits_slow_the_sync_down_but_never_show_as_errors() {
     )
     .await;
     for key in &keys {
-        let (s, v) = w
-            .api(
-                "POST",
-                &format!("/api/issues/{key}/exalate"),
-                &alpha,
-                Some(json!({"connectionId": uid})),
-            )
-            .await;
-        assert_eq!(s, 202, "{v}");
+        crate::sync::exalate(&w, &alpha, key, &uid).await;
     }
     let started = Instant::now();
     loop {

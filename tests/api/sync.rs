@@ -60,15 +60,7 @@ pub(crate) async fn eventually(
 
 /// Exalates TEST-2 ("Add dark mode to the settings page") and waits for its twin on beta.
 async fn exalate_test_2(w: &World, alpha: &str, uid: &str) -> String {
-    let (s, v) = w
-        .api(
-            "POST",
-            "/api/issues/TEST-2/exalate",
-            alpha,
-            Some(json!({"connectionId": uid})),
-        )
-        .await;
-    assert_eq!(s, 202, "{v}");
+    exalate(w, alpha, "TEST-2", uid).await;
     let twin = eventually(w, &w.beta, "project = SUP", |i| {
         i["fields"]["summary"] == "Add dark mode to the settings page"
     })
@@ -76,8 +68,21 @@ async fn exalate_test_2(w: &World, alpha: &str, uid: &str) -> String {
     twin["key"].as_str().unwrap().to_owned()
 }
 
+/// The Exalate button: starts syncing `key` over connection `uid` (answered 202).
+pub(crate) async fn exalate(w: &World, token: &str, key: &str, uid: &str) {
+    let (s, v) = w
+        .api(
+            "POST",
+            &format!("/api/issues/{key}/exalate"),
+            token,
+            Some(json!({"connectionId": uid})),
+        )
+        .await;
+    assert_eq!(s, 202, "{key}: {v}");
+}
+
 /// A bulk Exalate from the console: every key of `keys` over connection `uid`, `parallel` requests
-/// in flight, each answered 202.
+/// in flight.
 pub(crate) async fn exalate_all(
     w: &World,
     token: &str,
@@ -87,17 +92,7 @@ pub(crate) async fn exalate_all(
 ) {
     use futures_util::stream::{self, StreamExt};
     stream::iter(keys)
-        .map(|key| async move {
-            let (s, v) = w
-                .api(
-                    "POST",
-                    &format!("/api/issues/{key}/exalate"),
-                    token,
-                    Some(json!({"connectionId": uid})),
-                )
-                .await;
-            assert_eq!(s, 202, "{v}");
-        })
+        .map(|key| exalate(w, token, key, uid))
         .buffer_unordered(parallel)
         .collect::<Vec<_>>()
         .await;
@@ -172,15 +167,7 @@ async fn exalated_issue_appears_on_the_other_site_and_edits_flow_both_ways() {
     let w = world().await;
     let uid = connect_remote(&w).await;
     let alpha = w.token(&w.alpha, ADMIN).await;
-    let (s, v) = w
-        .api(
-            "POST",
-            "/api/issues/TEST-1/exalate",
-            &alpha,
-            Some(json!({"connectionId": uid})),
-        )
-        .await;
-    assert_eq!(s, 202, "{v}");
+    exalate(&w, &alpha, "TEST-1", &uid).await;
 
     // On beta, in SUP: same summary and description; Bug exists in SUP, so Bug.
     let twin = eventually(&w, &w.beta, "project = SUP", |i| {
@@ -312,29 +299,13 @@ async fn local_connection_syncs_between_two_projects_of_one_site() {
     assert_eq!(s, 201, "{v}");
     let uid = v["connection"]["id"].as_str().unwrap().to_owned();
     // A Story of TEST goes to SUP (no Story there, default Bug); SUP-1 (Task) goes to TEST as Task.
-    let (s, v) = w
-        .api(
-            "POST",
-            "/api/issues/TEST-2/exalate",
-            &alpha,
-            Some(json!({"connectionId": uid})),
-        )
-        .await;
-    assert_eq!(s, 202, "{v}");
+    exalate(&w, &alpha, "TEST-2", &uid).await;
     let twin = eventually(&w, &w.alpha, "project = SUP", |i| {
         i["fields"]["summary"] == "Add dark mode to the settings page"
     })
     .await;
     assert_eq!(twin["fields"]["issuetype"]["name"], "Bug");
-    let (s, _) = w
-        .api(
-            "POST",
-            "/api/issues/SUP-1/exalate",
-            &alpha,
-            Some(json!({"connectionId": uid})),
-        )
-        .await;
-    assert_eq!(s, 202);
+    exalate(&w, &alpha, "SUP-1", &uid).await;
     let twin = eventually(&w, &w.alpha, "project = TEST", |i| {
         i["fields"]["summary"] == "Printer on floor 3 is out of toner"
     })
@@ -436,13 +407,7 @@ async fn comments_are_mirrored_public_with_their_author_and_restricted_ones_stay
     let w = world().await;
     let uid = connect_remote(&w).await;
     let alpha = w.token(&w.alpha, ADMIN).await;
-    w.api(
-        "POST",
-        "/api/issues/TEST-1/exalate",
-        &alpha,
-        Some(json!({"connectionId": uid})),
-    )
-    .await;
+    exalate(&w, &alpha, "TEST-1", &uid).await;
     let twin = eventually(&w, &w.beta, "project = SUP", |i| {
         i["fields"]["summary"] == "Customer cannot log in after password reset"
     })
@@ -580,13 +545,7 @@ async fn attachments_are_copied_byte_for_byte_and_deletions_follow() {
     let alpha = w.token(&w.alpha, ADMIN).await;
     let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let att = attach(&w, &w.alpha, "TEST-1", "screenshot.bin", data).await;
-    w.api(
-        "POST",
-        "/api/issues/TEST-1/exalate",
-        &alpha,
-        Some(json!({"connectionId": uid})),
-    )
-    .await;
+    exalate(&w, &alpha, "TEST-1", &uid).await;
     let twin = eventually(&w, &w.beta, "project = SUP", |i| {
         i["fields"]["summary"] == "Customer cannot log in after password reset"
     })
@@ -825,15 +784,7 @@ async fn a_deleted_twin_ends_the_sync_quietly_and_exalate_starts_it_afresh() {
         .await
         .is_empty());
     // Exalate again: a new twin with today's summary.
-    let (s, v) = w
-        .api(
-            "POST",
-            "/api/issues/TEST-2/exalate",
-            &alpha,
-            Some(json!({"connectionId": uid})),
-        )
-        .await;
-    assert_eq!(s, 202, "{v}");
+    exalate(&w, &alpha, "TEST-2", &uid).await;
     let again = eventually(&w, &w.beta, "project = SUP", |i| {
         i["fields"]["summary"] == "Dark mode, second attempt"
     })
@@ -929,15 +880,7 @@ async fn failures_show_in_errors_and_retry_delivers_once_the_cause_is_fixed() {
     // Beta's Jira refuses to create issues for now.
     let faults = format!("{}/_emulator/faults", w.beta);
     w.app.http.put(&faults).json(&json!({"rules": [{"pathPrefix": "/rest/api/3/issue", "method": "POST", "kind": "error", "status": 503}]})).send().await.unwrap();
-    let (s, _) = w
-        .api(
-            "POST",
-            "/api/issues/TEST-1/exalate",
-            &alpha,
-            Some(json!({"connectionId": uid})),
-        )
-        .await;
-    assert_eq!(s, 202);
+    exalate(&w, &alpha, "TEST-1", &uid).await;
     let started = Instant::now();
     let error_id = loop {
         let (_, v) = w.api("GET", "/api/sync/errors", &alpha, None).await;

@@ -410,11 +410,11 @@ impl SyncService {
         }
         // An edit of fields does not touch comments: each comment change has its own event,
         // which reads them.
-        let comments = event != "jira:issue_updated"
+        let read_comments = event != "jira:issue_updated"
             || body["issue_event_type_name"]
                 .as_str()
                 .is_some_and(|n| n.contains("comment"));
-        self.issue_changed_with(t, issue_id, comments).await
+        self.issue_changed_with(t, issue_id, read_comments).await
     }
 
     /// An issue was deleted in Jira. Its changes not sent yet are dropped (they could not be
@@ -1408,9 +1408,9 @@ impl SyncService {
                 }
             }
         };
-        // A twin we just created has no synced row yet, so its webhooks find nothing to do: from
-        // here until the row is recorded they wait, and what a person changes meanwhile is found
-        // by comparing the twin as created with the twin at the end (below).
+        // A twin we just created has no synced row yet, so its webhooks would find nothing to
+        // do: from here until the row is recorded they wait for it, and then compare with what
+        // is recorded below (the twin as read right now, without anyone's comments or files).
         let new_twin_lock = created.then(|| self.issue_lock(t.id, &id));
         let _new_twin_guard = match &new_twin_lock {
             Some(l) => Some(l.lock().await),
@@ -1466,13 +1466,11 @@ impl SyncService {
             }
             None => {
                 // A new twin: its fields as Jira stored them at creation, stamped like the other
-                // side's. Comments and attachments of people on it can only have been added
-                // since (ours are not part of a replica). What differs now was done by someone
-                // while we were still copying: queued below, so an edit or reply made the moment
-                // the twin appeared is not lost.
-                // A fresh twin needs no second read: everything a person did to it after the
-                // lock above has a webhook waiting for this row. One found again after a crash
-                // is read now, for what was done to it meanwhile.
+                // side's; comments and attachments of people on it can only have been added
+                // since (ours are not part of a replica), so none are recorded. A fresh twin
+                // needs no second read: what a person did to it has a webhook waiting for this
+                // row. One found again after a crash is read now, and what was done to it while
+                // we were down is queued below.
                 let (mut recorded, snap) =
                     match (fresh, as_created.as_ref().and_then(Replica::from_issue)) {
                         (true, Some(r)) => (r, None),

@@ -25,6 +25,7 @@ pub struct SyncSettings {
     pub poll_ms: u64,
     pub retry_base_ms: u64,
     pub reconcile_secs: u64,
+    pub deletion_sweep_secs: u64,
     pub concurrency: usize,
     pub max_attachment_bytes: u64,
 }

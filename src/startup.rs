@@ -122,6 +122,12 @@ impl Application {
         tokio::spawn(sync.clone().run_reconciler(std::time::Duration::from_secs(
             settings.sync.reconcile_secs.max(1),
         )));
+        tokio::spawn(
+            sync.clone()
+                .run_deletion_sweep(std::time::Duration::from_secs(
+                    settings.sync.deletion_sweep_secs.max(1),
+                )),
+        );
         let state = AppState {
             base_path: connect_jwt::base_path_of(settings.base_url()).into(),
             tenants,

@@ -70,6 +70,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::get().to(createmeta),
             )
             .route("/issue", web::post().to(create_issue))
+            .route("/issue/bulkfetch", web::post().to(bulk_fetch))
             .route("/issue/{key}", web::get().to(get_issue))
             .route("/issue/{key}", web::put().to(edit_issue))
             .route("/issue/{key}", web::delete().to(delete_issue))
@@ -372,6 +373,43 @@ async fn create_issue(
     let v = json_body(&body)?;
     let created = site.create_issue(&p, &v)?;
     Ok(HttpResponse::Created().json(created))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BulkFetch {
+    issue_ids_or_keys: Vec<String>,
+    #[serde(default)]
+    fields: Vec<String>,
+}
+
+/// `POST /rest/api/3/issue/bulkfetch`: up to 100 issues by id or key; ones that do not exist
+/// are left out (Jira lists only retriable failures in `issueErrors`).
+async fn bulk_fetch(
+    site: SiteData,
+    _c: Caller,
+    body: web::Json<BulkFetch>,
+) -> ApiResult<HttpResponse> {
+    if body.issue_ids_or_keys.len() > 100 {
+        return Err(JiraApiError::bad_request(
+            "You can request up to 100 issues.",
+        ));
+    }
+    let base = site.base_url();
+    let d = site.lock();
+    let fields = (!body.fields.is_empty()).then(|| body.fields.join(","));
+    let mut ids: Vec<u64> = body
+        .issue_ids_or_keys
+        .iter()
+        .filter_map(|k| d.issue_id_by_id_or_key(k))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let issues: Vec<Value> = ids
+        .iter()
+        .map(|id| render::issue(&base, &d, &d.issues[id], fields.as_deref(), true, None))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({"expand": "", "issues": issues, "issueErrors": []})))
 }
 
 async fn get_issue(

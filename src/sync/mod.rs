@@ -591,6 +591,76 @@ impl SyncService {
         Ok(touched)
     }
 
+    /// Deletion webhooks can be lost too: every `interval`, ask each site (bulk fetch, 100
+    /// issues a call) whether its synced issues still exist, and end the pair of any that is
+    /// gone while its project is still readable, as the deletion webhook would have.
+    pub async fn run_deletion_sweep(self, interval: Duration) {
+        loop {
+            tokio::time::sleep(interval).await;
+            if let Err(e) = self.sweep_deleted_once().await {
+                tracing::warn!(error = %e, "deletion sweep failed");
+            }
+        }
+    }
+
+    pub async fn sweep_deleted_once(&self) -> Result<usize> {
+        let rows = synced_issues::Entity::find()
+            .filter(synced_issues::Column::TwinId.is_not_null())
+            .all(&self.db)
+            .await?;
+        let mut by_tenant: std::collections::BTreeMap<i64, Vec<&synced_issues::Model>> =
+            Default::default();
+        for r in &rows {
+            by_tenant.entry(r.tenant_id).or_default().push(r);
+        }
+        let mut ended = 0;
+        for (tenant_id, rows) in by_tenant {
+            let Some(t) = self.tenant(tenant_id).await? else {
+                continue;
+            };
+            let client = self.jira.for_tenant(t.clone())?;
+            let mut ids: Vec<&str> = rows.iter().map(|r| r.issue_id.as_str()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let mut gone = Vec::new();
+            for chunk in ids.chunks(100) {
+                let page: Value = client
+                    .post_json(
+                        "/rest/api/3/issue/bulkfetch",
+                        &json!({"issueIdsOrKeys": chunk, "fields": ["project"]}),
+                    )
+                    .await?;
+                let found: std::collections::HashSet<&str> = page["issues"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|i| i["id"].as_str())
+                    .collect();
+                gone.extend(chunk.iter().filter(|id| !found.contains(**id)).copied());
+            }
+            let mut readable: std::collections::HashMap<&str, bool> = Default::default();
+            for id in gone {
+                let Some(row) = rows.iter().find(|r| r.issue_id == id) else {
+                    continue;
+                };
+                let project = project_of(&row.issue_key);
+                let visible = match readable.get(project) {
+                    Some(v) => *v,
+                    None => {
+                        let v = self.project_visible(&t, project).await?;
+                        readable.insert(project, v);
+                        v
+                    }
+                };
+                if visible {
+                    self.issue_deleted(&t, id).await?;
+                    ended += 1;
+                }
+            }
+        }
+        Ok(ended)
+    }
+
     // ------------------------------------------------------------------ worker
 
     /// Sends due outbox messages until `stop` fires; wakes on new messages or every `poll`.

@@ -869,6 +869,38 @@ async fn deleting_an_issue_tells_its_twin_at_once_and_the_twin_stays() {
 }
 
 #[tokio::test]
+async fn a_deletion_whose_webhook_was_lost_is_found_by_the_sweep() {
+    let w = crate::connections::world_with(|s| s.sync.deletion_sweep_secs = 1).await;
+    let uid = connect_remote(&w).await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    let beta = w.token(&w.beta, ADMIN).await;
+    let twin_key = exalate_test_2(&w, &alpha, &uid).await;
+    wait_panel(&w, &beta, &twin_key, "synchronized").await;
+    wait_panel(&w, &alpha, "TEST-2", "synchronized").await;
+    // Alpha's deletion webhook is lost; nobody touches the twin afterwards.
+    w.app
+        .http
+        .put(format!("{}/_emulator/faults", w.alpha))
+        .json(&json!({"webhooks": {"dropProbability": 1.0}}))
+        .send()
+        .await
+        .unwrap();
+    let (s, _) = jira(&w, &w.alpha, "DELETE", "/rest/api/3/issue/TEST-2", None).await;
+    assert_eq!(s, 204);
+    wait_panel(&w, &beta, &twin_key, "not_synced").await;
+    let (s, _) = jira(
+        &w,
+        &w.beta,
+        "GET",
+        &format!("/rest/api/3/issue/{twin_key}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "the twin stays");
+    w.emu.stop().await;
+}
+
+#[tokio::test]
 async fn failures_show_in_errors_and_retry_delivers_once_the_cause_is_fixed() {
     let w = crate::connections::world_with(|s| {
         s.sync.retry_base_ms = 20;

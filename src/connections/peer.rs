@@ -395,116 +395,32 @@ mod tests {
 
     #[test]
     fn signatures_bind_everything() {
-        let s = b"secret";
-        let sig = sign(s, "POST", "/peer/x", 1000, "n1", b"{}");
-        assert!(verify(
-            s,
-            &Signed {
+        let sig = sign(b"secret", "POST", "/peer/x", 1000, "n1", b"{}");
+        // The request that was signed, with one part changed at a time.
+        let check = |secret: &[u8], path, timestamp, nonce, body: &[u8], now| {
+            let r = Signed {
                 method: "POST",
-                path: "/peer/x",
-                timestamp: Some("1000"),
-                nonce: Some("n1"),
+                path,
+                timestamp,
+                nonce: Some(nonce),
                 signature: Some(&sig),
-                body: b"{}"
-            },
-            1000,
-            300
-        )
-        .is_ok());
+                body,
+            };
+            verify(secret, &r, now, 300)
+        };
+        let ts = Some("1000");
+        assert_eq!(check(b"secret", "/peer/x", ts, "n1", b"{}", 1000), Ok(()));
+        let bad = Err(SignatureError::Bad);
+        assert_eq!(check(b"secret", "/peer/y", ts, "n1", b"{}", 1000), bad);
+        assert_eq!(check(b"secret", "/peer/x", ts, "n1", b"{ }", 1000), bad);
+        assert_eq!(check(b"secret", "/peer/x", ts, "n2", b"{}", 1000), bad);
+        assert_eq!(check(b"other", "/peer/x", ts, "n1", b"{}", 1000), bad);
         assert_eq!(
-            verify(
-                s,
-                &Signed {
-                    method: "POST",
-                    path: "/peer/y",
-                    timestamp: Some("1000"),
-                    nonce: Some("n1"),
-                    signature: Some(&sig),
-                    body: b"{}"
-                },
-                1000,
-                300
-            ),
-            Err(SignatureError::Bad)
-        );
-        assert_eq!(
-            verify(
-                s,
-                &Signed {
-                    method: "POST",
-                    path: "/peer/x",
-                    timestamp: Some("1000"),
-                    nonce: Some("n1"),
-                    signature: Some(&sig),
-                    body: b"{ }"
-                },
-                1000,
-                300
-            ),
-            Err(SignatureError::Bad)
-        );
-        assert_eq!(
-            verify(
-                s,
-                &Signed {
-                    method: "POST",
-                    path: "/peer/x",
-                    timestamp: Some("1000"),
-                    nonce: Some("n2"),
-                    signature: Some(&sig),
-                    body: b"{}"
-                },
-                1000,
-                300
-            ),
-            Err(SignatureError::Bad)
-        );
-        assert_eq!(
-            verify(
-                b"other",
-                &Signed {
-                    method: "POST",
-                    path: "/peer/x",
-                    timestamp: Some("1000"),
-                    nonce: Some("n1"),
-                    signature: Some(&sig),
-                    body: b"{}"
-                },
-                1000,
-                300
-            ),
-            Err(SignatureError::Bad)
-        );
-        assert_eq!(
-            verify(
-                s,
-                &Signed {
-                    method: "POST",
-                    path: "/peer/x",
-                    timestamp: Some("1000"),
-                    nonce: Some("n1"),
-                    signature: Some(&sig),
-                    body: b"{}"
-                },
-                1400,
-                300
-            ),
+            check(b"secret", "/peer/x", ts, "n1", b"{}", 1400),
             Err(SignatureError::Stale)
         );
         assert_eq!(
-            verify(
-                s,
-                &Signed {
-                    method: "POST",
-                    path: "/peer/x",
-                    timestamp: None,
-                    nonce: Some("n1"),
-                    signature: Some(&sig),
-                    body: b"{}"
-                },
-                1000,
-                300
-            ),
+            check(b"secret", "/peer/x", None, "n1", b"{}", 1000),
             Err(SignatureError::Missing)
         );
     }

@@ -243,6 +243,15 @@ impl JiraClient {
             .await
     }
 
+    /// Deletes a resource; one that is already gone counts as deleted (a retried delete, or a
+    /// person who deleted it first, must not turn into an error).
+    pub async fn delete(&self, path_and_query: &str) -> Result<(), JiraError> {
+        match self.send(Method::DELETE, path_and_query, None).await {
+            Ok(_) | Err(JiraError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn send_with_timeout(
         &self,
         method: Method,

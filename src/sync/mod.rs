@@ -929,9 +929,8 @@ impl SyncService {
         };
         let app = self.jira.app_key();
         let path = format!("/rest/api/3/issue/{issue_id}/properties/com.atlassian.jira.issue:{app}:exalate-sync-status:status");
-        match client.send(reqwest::Method::DELETE, &path, None).await {
-            Ok(_) | Err(JiraError::NotFound(_)) => {}
-            Err(e) => tracing::warn!(issue = issue_id, error = %e, "glance status not cleared"),
+        if let Err(e) = client.delete(&path).await {
+            tracing::warn!(issue = issue_id, error = %e, "glance status not cleared");
         }
     }
 
@@ -1699,17 +1698,12 @@ impl SyncService {
             .iter()
             .filter(|l| !comments.iter().any(|c| c.id == l.twin_comment_id))
         {
-            match client
-                .send(
-                    reqwest::Method::DELETE,
-                    &format!("/rest/api/3/issue/{issue_id}/comment/{}", link.comment_id),
-                    None,
-                )
-                .await
-            {
-                Ok(_) | Err(JiraError::NotFound(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
+            client
+                .delete(&format!(
+                    "/rest/api/3/issue/{issue_id}/comment/{}",
+                    link.comment_id
+                ))
+                .await?;
             cl::Entity::delete_by_id(link.id).exec(&self.db).await?;
         }
         Ok(())
@@ -1822,11 +1816,7 @@ impl SyncService {
             let new_id = uploaded[0]["id"].as_str().unwrap_or_default().to_owned();
             if bytes != a.size || uploaded[0]["size"].as_u64() != Some(a.size) {
                 let _ = client
-                    .send(
-                        reqwest::Method::DELETE,
-                        &format!("/rest/api/3/attachment/{new_id}"),
-                        None,
-                    )
+                    .delete(&format!("/rest/api/3/attachment/{new_id}"))
                     .await;
                 return Err(SyncError::Invalid(format!(
                     "{} arrived incomplete ({bytes} of {} bytes)",
@@ -1850,17 +1840,9 @@ impl SyncService {
             .iter()
             .filter(|l| !wanted.iter().any(|a| a.id == l.twin_attachment_id))
         {
-            match client
-                .send(
-                    reqwest::Method::DELETE,
-                    &format!("/rest/api/3/attachment/{}", link.attachment_id),
-                    None,
-                )
-                .await
-            {
-                Ok(_) | Err(JiraError::NotFound(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
+            client
+                .delete(&format!("/rest/api/3/attachment/{}", link.attachment_id))
+                .await?;
             al::Entity::delete_by_id(link.id).exec(&self.db).await?;
         }
         Ok(())

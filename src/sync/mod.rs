@@ -1394,10 +1394,12 @@ impl SyncService {
                             fields.insert("summary".into(), json!(msg.replica.summary));
                         }
                         Field::Description => {
-                            fields.insert(
-                                "description".into(),
-                                msg.replica.description.clone().unwrap_or(Value::Null),
+                            let here = before.issue["fields"].get("description");
+                            let kept = replica::keep_local_media(
+                                here.filter(|d| !d.is_null()),
+                                msg.replica.description.as_ref(),
                             );
+                            fields.insert("description".into(), kept.unwrap_or(Value::Null));
                         }
                         Field::IssueType => {
                             let id = self

@@ -212,6 +212,54 @@ pub fn strip_media(doc: &Value) -> Value {
     clean(doc).unwrap_or_else(|| serde_json::json!({"type": "doc", "version": 1, "content": []}))
 }
 
+/// The other side's description as this side should store it: this side's own embedded media
+/// (images and files it shows inline) kept where they were. The other side never sees them —
+/// they point at this site's files — so its edit of the text must not remove them.
+///
+/// Top-level blocks that are only media go back after as many other blocks as preceded them
+/// (at the end when the other side has fewer). A block with media inside it (a table with an
+/// image, say) keeps its media while the other side left its text as it was.
+pub fn keep_local_media(local: Option<&Value>, incoming: Option<&Value>) -> Option<Value> {
+    let Some(local) = local.filter(|l| strip_media(l) != **l) else {
+        return incoming.cloned();
+    };
+    let local_blocks = local["content"].as_array().map_or(&[][..], Vec::as_slice);
+    let incoming_blocks: &[Value] = incoming
+        .and_then(|d| d.get("content"))
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice);
+    // Pure media blocks by the number of other blocks before them; the other blocks by index.
+    let mut media_at: Vec<(usize, &Value)> = Vec::new();
+    let mut with_media: Vec<(Value, &Value)> = Vec::new();
+    for block in local_blocks {
+        let stripped = strip_media(&serde_json::json!({"type": "doc", "content": [block]}));
+        match stripped["content"].as_array().and_then(|c| c.first()) {
+            None => media_at.push((with_media.len(), block)),
+            Some(text_only) => with_media.push((text_only.clone(), block)),
+        }
+    }
+    let mut out = Vec::with_capacity(incoming_blocks.len() + media_at.len());
+    let mut media = media_at.into_iter().peekable();
+    for (k, block) in incoming_blocks.iter().enumerate() {
+        while let Some((_, m)) = media.next_if(|(at, _)| *at <= k) {
+            out.push(m.clone());
+        }
+        match with_media.get(k) {
+            Some((text_only, original)) if text_only == block => out.push((*original).clone()),
+            _ => out.push(block.clone()),
+        }
+    }
+    out.extend(media.map(|(_, m)| m.clone()));
+    if out.is_empty() {
+        return incoming.cloned();
+    }
+    let mut doc = incoming
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!({"type": "doc", "version": 1}));
+    doc["content"] = Value::Array(out);
+    Some(doc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,6 +315,78 @@ mod tests {
             ..a.clone()
         };
         assert!(!a.incoming_wins(&unstamped, Field::Summary));
+    }
+
+    fn para(text: &str) -> Value {
+        json!({"type": "paragraph", "content": [{"type": "text", "text": text}]})
+    }
+
+    fn image(id: &str) -> Value {
+        json!({"type": "mediaSingle", "attrs": {"layout": "center"},
+               "content": [{"type": "media", "attrs": {"id": id, "type": "file", "collection": ""}}]})
+    }
+
+    fn doc(content: Vec<Value>) -> Value {
+        json!({"type": "doc", "version": 1, "content": content})
+    }
+
+    #[test]
+    fn an_edit_from_the_other_side_keeps_the_images_embedded_here() {
+        let local = doc(vec![para("one"), image("a"), para("two"), image("b")]);
+        let incoming = doc(vec![para("one"), para("two, edited")]);
+        assert_eq!(
+            keep_local_media(Some(&local), Some(&incoming)),
+            Some(doc(vec![
+                para("one"),
+                image("a"),
+                para("two, edited"),
+                image("b")
+            ]))
+        );
+        // The other side removed the text around them: the images stay, in their order.
+        assert_eq!(
+            keep_local_media(Some(&local), None),
+            Some(doc(vec![image("a"), image("b")]))
+        );
+        // An image first stays first; a new paragraph from the other side goes after it.
+        let local = doc(vec![image("a"), para("one")]);
+        let incoming = doc(vec![para("one"), para("new")]);
+        assert_eq!(
+            keep_local_media(Some(&local), Some(&incoming)),
+            Some(doc(vec![image("a"), para("one"), para("new")]))
+        );
+    }
+
+    #[test]
+    fn media_inside_a_block_stays_while_its_text_is_unchanged() {
+        let cell = |c: Vec<Value>| json!({"type": "table", "content": [{"type": "tableRow", "content": [{"type": "tableCell", "content": c}]}]});
+        let local = doc(vec![cell(vec![para("x"), image("a")]), para("two")]);
+        let incoming = doc(vec![cell(vec![para("x")]), para("two, edited")]);
+        assert_eq!(
+            keep_local_media(Some(&local), Some(&incoming)),
+            Some(doc(vec![
+                cell(vec![para("x"), image("a")]),
+                para("two, edited")
+            ]))
+        );
+        // Its text edited on the other side: the other side's version of that block wins.
+        let incoming = doc(vec![cell(vec![para("y")]), para("two")]);
+        assert_eq!(
+            keep_local_media(Some(&local), Some(&incoming)),
+            Some(incoming.clone())
+        );
+    }
+
+    #[test]
+    fn without_media_here_the_other_sides_description_is_taken_as_it_is() {
+        let incoming = doc(vec![para("new")]);
+        let local = doc(vec![para("old")]);
+        assert_eq!(
+            keep_local_media(Some(&local), Some(&incoming)),
+            Some(incoming.clone())
+        );
+        assert_eq!(keep_local_media(None, Some(&incoming)), Some(incoming));
+        assert_eq!(keep_local_media(Some(&local), None), None);
     }
 
     #[test]

@@ -1175,3 +1175,72 @@ async fn deleting_a_connection_stops_sync_and_leaves_both_issues_as_they_are() {
     assert_eq!(s, 200);
     w.emu.stop().await;
 }
+
+#[tokio::test]
+async fn an_edit_on_the_other_side_keeps_the_images_embedded_in_the_description() {
+    let w = world().await;
+    let uid = connect_remote(&w).await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    let para = |t: &str| json!({"type": "paragraph", "content": [{"type": "text", "text": t}]});
+    let image = json!({"type": "mediaSingle", "attrs": {"layout": "center"}, "content": [
+        {"type": "media", "attrs": {"id": "0f6f3b1c-5c53-4c5e-9a59-4f1f2c0b7d11", "type": "file", "collection": ""}}]});
+    let doc = |c: Vec<Value>| json!({"type": "doc", "version": 1, "content": c});
+    let (s, created) = jira(&w, &w.alpha, "POST", "/rest/api/3/issue", Some(json!({"fields": {
+        "project": {"key": "TEST"}, "summary": "Checkout button overlaps the total", "issuetype": {"name": "Bug"},
+        "description": doc(vec![para("Screenshot:"), image.clone(), para("Seen on Chrome.")])}}))).await;
+    assert_eq!(s, 201, "{created}");
+    let key = created["key"].as_str().unwrap().to_owned();
+    exalate(&w, &alpha, &key, &uid).await;
+
+    // Beta cannot show alpha's file inline: the twin gets the text only.
+    let twin = eventually(&w, &w.beta, "project = SUP", |i| {
+        i["fields"]["summary"] == "Checkout button overlaps the total"
+    })
+    .await;
+    let twin_key = twin["key"].as_str().unwrap().to_owned();
+    assert_eq!(
+        twin["fields"]["description"],
+        doc(vec![para("Screenshot:"), para("Seen on Chrome.")])
+    );
+
+    // Someone on beta edits the text; alpha gets the edit and keeps its screenshot in place.
+    let edited = doc(vec![
+        para("Screenshot:"),
+        para("Seen on Chrome and Firefox."),
+    ]);
+    jira(
+        &w,
+        &w.beta,
+        "PUT",
+        &format!("/rest/api/3/issue/{twin_key}"),
+        Some(json!({"fields": {"description": edited}})),
+    )
+    .await;
+    let on_alpha = eventually(&w, &w.alpha, &format!("key = {key}"), |i| {
+        i["fields"]["description"].to_string().contains("Firefox")
+    })
+    .await;
+    assert_eq!(
+        on_alpha["fields"]["description"],
+        doc(vec![
+            para("Screenshot:"),
+            image,
+            para("Seen on Chrome and Firefox.")
+        ])
+    );
+    // Nothing comes back to beta from alpha's kept image.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let b1 = app_writes(&w, &w.beta).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(app_writes(&w, &w.beta).await, b1, "the app keeps writing");
+    let (_, twin) = jira(
+        &w,
+        &w.beta,
+        "GET",
+        &format!("/rest/api/3/issue/{twin_key}"),
+        None,
+    )
+    .await;
+    assert_eq!(twin["fields"]["description"], edited);
+    w.emu.stop().await;
+}

@@ -37,6 +37,8 @@ pub enum SyncError {
     Peer(#[from] peer::PeerError),
     #[error("the message is invalid: {0}")]
     Invalid(String),
+    #[error("{0}; nothing was changed")]
+    InvalidRichText(String),
     #[error("the other side is still applying this change (a large attachment takes a while)")]
     InProgress,
     #[error("{0} was deleted on the other side: the issue is no longer synced (Exalate it again to create a new twin)")]
@@ -1157,6 +1159,13 @@ impl SyncService {
 
     /// Applies one message (once: the inbox remembers its answer) and answers with the twin.
     pub async fn receive(&self, uid: &str, msg: SyncMessage, raw: &str) -> Result<SyncAck> {
+        // Refused before anything is recorded: Jira would refuse it too, on every retry.
+        if let Some(why) = msg.replica.invalid_rich_text() {
+            return Err(SyncError::InvalidRichText(format!(
+                "{}: {why}",
+                msg.sender_issue_key
+            )));
+        }
         let ends = connections::Entity::find()
             .filter(connections::Column::Uid.eq(uid))
             .filter(connections::Column::Status.eq("active"))

@@ -116,6 +116,28 @@ impl Replica {
         })
     }
 
+    /// Why this replica's rich text is not valid Atlassian Document Format (which Jira would
+    /// refuse), if it is not: the description first, then each comment.
+    pub fn invalid_rich_text(&self) -> Option<String> {
+        let docs = self
+            .description
+            .iter()
+            .map(|d| ("the description".to_owned(), d))
+            .chain(
+                self.comments
+                    .iter()
+                    .map(|c| (format!("comment {}", c.id), &c.body)),
+            );
+        for (what, doc) in docs {
+            if let Some(why) = adf::errors(doc).into_iter().next() {
+                return Some(format!(
+                    "{what} is not valid Atlassian Document Format: {why}"
+                ));
+            }
+        }
+        None
+    }
+
     /// Carries `previous`'s stamps over and stamps the `changed` fields with `at`.
     pub fn stamp(&mut self, previous: Option<&Replica>, changed: &[Field], at: i64) {
         self.stamps = previous.map(|p| p.stamps.clone()).unwrap_or_default();
@@ -191,8 +213,8 @@ pub fn jira_time_ms(issue: &Value) -> Option<i64> {
 }
 
 /// Media nodes point at attachments of the source site, which mean nothing on the other side:
-/// they are dropped, and a paragraph or container left empty by that is dropped too, so the
-/// document stays valid ADF.
+/// they are dropped, and a container left empty by that is dropped too (a table cell or layout
+/// column gets an empty paragraph instead), so the document stays valid ADF.
 pub fn strip_media(doc: &Value) -> Value {
     fn clean(v: &Value) -> Option<Value> {
         let ty = v.get("type").and_then(Value::as_str).unwrap_or("");
@@ -201,9 +223,14 @@ pub fn strip_media(doc: &Value) -> Value {
         }
         let mut out = v.clone();
         if let Some(children) = v.get("content").and_then(Value::as_array) {
-            let kept: Vec<Value> = children.iter().filter_map(clean).collect();
+            let mut kept: Vec<Value> = children.iter().filter_map(clean).collect();
             if kept.is_empty() && !children.is_empty() && ty != "doc" && ty != "paragraph" {
-                return None;
+                if !matches!(ty, "tableCell" | "tableHeader" | "layoutColumn") {
+                    return None;
+                }
+                // A cell or column keeps its place, so the table or layout keeps its shape
+                // (a layout needs two columns at least).
+                kept.push(serde_json::json!({"type": "paragraph"}));
             }
             out["content"] = Value::Array(kept);
         }
@@ -387,6 +414,81 @@ mod tests {
         );
         assert_eq!(keep_local_media(None, Some(&incoming)), Some(incoming));
         assert_eq!(keep_local_media(Some(&local), None), None);
+    }
+
+    #[test]
+    fn rich_text_that_jira_would_refuse_is_named() {
+        let mut r = Replica {
+            description: Some(doc(vec![para("fine")])),
+            comments: vec![ReplicaComment {
+                id: "10".into(),
+                author: "Ann".into(),
+                body: doc(vec![para("fine too")]),
+            }],
+            ..Default::default()
+        };
+        assert_eq!(r.invalid_rich_text(), None);
+        r.comments[0].body = doc(vec![json!({"type": "blink"})]);
+        assert!(r
+            .invalid_rich_text()
+            .unwrap()
+            .starts_with("comment 10 is not valid"));
+        r.description = Some(json!("<p>html</p>"));
+        assert!(r
+            .invalid_rich_text()
+            .unwrap()
+            .starts_with("the description is not valid"));
+    }
+
+    #[test]
+    fn media_stripped_from_any_container_leaves_valid_adf() {
+        let img = image("a");
+        let p = para("text");
+        let cell = |c: Vec<Value>| json!({"type": "tableCell", "attrs": {}, "content": c});
+        let column =
+            |c: Vec<Value>| json!({"type": "layoutColumn", "attrs": {"width": 50}, "content": c});
+        let item = |c: Vec<Value>| json!({"type": "listItem", "content": c});
+        let inline = json!({"type": "paragraph", "content": [
+            {"type": "mediaInline", "attrs": {"id": "b", "type": "file", "collection": ""}}]});
+        let cases = [
+            doc(vec![img.clone()]),
+            doc(vec![
+                json!({"type": "table", "content": [{"type": "tableRow", "content": [
+                cell(vec![img.clone()]), cell(vec![p.clone()])]}]}),
+            ]),
+            doc(vec![
+                json!({"type": "table", "content": [{"type": "tableRow", "content": [
+                cell(vec![img.clone()])]}]}),
+            ]),
+            doc(vec![json!({"type": "layoutSection", "content": [
+                column(vec![img.clone()]), column(vec![p.clone()])]})]),
+            doc(vec![
+                json!({"type": "bulletList", "content": [item(vec![img.clone()]), item(vec![p.clone()])]}),
+            ]),
+            doc(vec![
+                json!({"type": "bulletList", "content": [item(vec![img.clone()])]}),
+            ]),
+            doc(vec![
+                json!({"type": "panel", "attrs": {"panelType": "info"}, "content": [img.clone()]}),
+            ]),
+            doc(vec![
+                json!({"type": "expand", "attrs": {"title": "x"}, "content": [img.clone()]}),
+            ]),
+            doc(vec![
+                json!({"type": "blockquote", "content": [img.clone()]}),
+            ]),
+            doc(vec![inline.clone(), p.clone()]),
+        ];
+        for case in cases {
+            assert!(adf::is_valid(&case), "the case itself: {case}");
+            let out = strip_media(&case);
+            assert!(
+                adf::is_valid(&out),
+                "{case}\n→ {out}\n{:?}",
+                adf::errors(&out)
+            );
+            assert!(!out.to_string().contains("\"media"), "{out}");
+        }
     }
 
     #[test]

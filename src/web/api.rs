@@ -50,6 +50,7 @@ impl From<crate::sync::SyncError> for ApiError {
             S::Jira(_) => (StatusCode::BAD_GATEWAY, "jira_unavailable"),
             S::Peer(_) => (StatusCode::BAD_GATEWAY, "peer_unreachable"),
             S::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_sync_message"),
+            S::InvalidRichText(_) => (StatusCode::BAD_REQUEST, "invalid_adf"),
             S::InProgress => (StatusCode::CONFLICT, "in_progress"),
             S::TwinDeleted(_) => (StatusCode::GONE, "twin_deleted"),
             S::Db(_) | S::Crypto(_) | S::Tenant(_) => return ApiError::internal("sync failed", &e),

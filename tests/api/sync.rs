@@ -1244,3 +1244,92 @@ async fn an_edit_on_the_other_side_keeps_the_images_embedded_in_the_description(
     assert_eq!(twin["fields"]["description"], edited);
     w.emu.stop().await;
 }
+
+#[tokio::test]
+async fn a_sync_message_with_rich_text_jira_would_refuse_is_refused_and_changes_nothing() {
+    let w = world().await;
+    let uid = connect_remote(&w).await;
+    let secret = w
+        .app
+        .state
+        .connections
+        .peer_secret(&uid)
+        .await
+        .unwrap()
+        .unwrap();
+    let path = format!("/peer/connections/{uid}/sync");
+    // A message from alpha's side (correctly signed) about TEST-1, seq 1.
+    let send = |description: Value, comment: Value, nonce: &'static str| {
+        let body = serde_json::to_vec(&json!({
+            "seq": 1, "senderSiteUrl": w.alpha, "senderIssueId": "10000", "senderIssueKey": "TEST-1",
+            "senderProjectKey": "TEST", "changed": ["summary", "description", "issueType", "comments"],
+            "replica": {"summary": "Sent by a peer", "description": description, "issueType": "Bug",
+                        "comments": [{"id": "1", "author": "Ann", "body": comment}]}}))
+        .unwrap();
+        let ts = chrono::Utc::now().timestamp();
+        let sig = exalate::connections::peer::sign(&secret, "POST", &path, ts, nonce, &body);
+        w.app
+            .http
+            .post(format!("{}{path}", w.app.address))
+            .header("X-Exalate-Timestamp", ts.to_string())
+            .header("X-Exalate-Nonce", nonce)
+            .header("X-Exalate-Signature", sig)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    let sup_issues = || async {
+        let (_, v) = jira(
+            &w,
+            &w.beta,
+            "POST",
+            "/rest/api/3/search/jql",
+            Some(json!({"jql": "project = SUP"})),
+        )
+        .await;
+        v["issues"].as_array().unwrap().len()
+    };
+    let before = sup_issues().await;
+    let bad =
+        json!({"type": "doc", "version": 1, "content": [{"type": "blink", "text": "<script>"}]});
+    for (description, comment, nonce, what) in [
+        (bad.clone(), adf("fine"), "n-1", "the description"),
+        (adf("fine"), bad.clone(), "n-2", "comment 1"),
+        (
+            json!("<p>not ADF at all</p>"),
+            adf("fine"),
+            "n-3",
+            "the description",
+        ),
+    ] {
+        let resp = send(description, comment, nonce).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 400);
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "invalid_adf", "{v}");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!(
+                "TEST-1: {what} is not valid Atlassian Document Format"
+            )),
+            "{message}"
+        );
+    }
+    assert_eq!(sup_issues().await, before, "nothing is created on beta");
+    // Nothing was recorded either: the same sequence number, now valid, is applied.
+    let resp = send(adf("Valid now"), adf("A comment"), "n-4")
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "{}",
+        resp.text().await.unwrap()
+    );
+    let twin = eventually(&w, &w.beta, "project = SUP", |i| {
+        i["fields"]["summary"] == "Sent by a peer"
+    })
+    .await;
+    assert_eq!(twin["fields"]["description"], adf("Valid now"));
+    assert_eq!(sup_issues().await, before + 1);
+    w.emu.stop().await;
+}

@@ -43,6 +43,8 @@ pub struct PeerSettings {
     pub allow_http: bool,
     pub timeout_ms: u64,
     pub timestamp_window_secs: i64,
+    /// Largest sync message accepted from the other side (it carries the comments).
+    pub max_message_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

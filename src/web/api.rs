@@ -493,8 +493,28 @@ async fn peer_sync(
     state: web::Data<AppState>,
     req: HttpRequest,
     uid: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    // A message carries the comments, so it may be far larger than any other request;
+    // the larger limit applies only to a connection that exists (its signature is checked next).
+    if state.connections.peer_secret(&uid).await?.is_none() {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "peer_signature",
+            "Unknown connection.",
+        ));
+    }
+    let body = payload
+        .to_bytes_limited(state.settings.peer.max_message_bytes)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "The sync message is larger than this node accepts (peer.max_message_bytes).",
+            )
+        })?
+        .map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?;
     verify_peer(&state, &req, &uid, &body).await?;
     let msg: crate::sync::SyncMessage = serde_json::from_slice(&body)
         .map_err(|_| ApiError::bad_request("malformed_json", "The body is not a sync message."))?;

@@ -1315,6 +1315,19 @@ async fn a_sync_message_with_rich_text_jira_would_refuse_is_refused_and_changes_
         );
     }
     assert_eq!(sup_issues().await, before, "nothing is created on beta");
+    // A connection that does not exist is refused (before its body is read).
+    let resp = w
+        .app
+        .http
+        .post(format!(
+            "{}/peer/connections/no-such-connection/sync",
+            w.app.address
+        ))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
     // Nothing was recorded either: the same sequence number, now valid, is applied.
     let resp = send(adf("Valid now"), adf("A comment"), "n-4")
         .await
@@ -1331,5 +1344,55 @@ async fn a_sync_message_with_rich_text_jira_would_refuse_is_refused_and_changes_
     .await;
     assert_eq!(twin["fields"]["description"], adf("Valid now"));
     assert_eq!(sup_issues().await, before + 1);
+    w.emu.stop().await;
+}
+
+#[tokio::test]
+async fn an_issue_with_a_long_discussion_syncs_whole() {
+    let w = world().await;
+    let uid = connect_remote(&w).await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    let (_, created) = jira(&w, &w.alpha, "POST", "/rest/api/3/issue", Some(json!({"fields": {
+        "project": {"key": "TEST"}, "summary": "Long-running incident", "issuetype": {"name": "Bug"}}}))).await;
+    let key = created["key"].as_str().unwrap().to_owned();
+    // 48 comments near Jira's 32,767-character limit: the issue's replica is ~1.5 MB, more than
+    // any webhook or page request is allowed to carry.
+    let n = 48;
+    for i in 0..n {
+        let text = format!("Update {i:02}: {}", "log line. ".repeat(3_000));
+        let (s, _) = jira(
+            &w,
+            &w.alpha,
+            "POST",
+            &format!("/rest/api/3/issue/{key}/comment"),
+            Some(json!({"body": adf(&text)})),
+        )
+        .await;
+        assert_eq!(s, 201);
+    }
+    exalate(&w, &alpha, &key, &uid).await;
+    let twin = eventually(&w, &w.beta, "project = SUP", |i| {
+        i["fields"]["summary"] == "Long-running incident"
+    })
+    .await;
+    let twin_key = twin["key"].as_str().unwrap().to_owned();
+    let cs = wait_comments(&w, &w.beta, &twin_key, |cs| cs.len() >= n).await;
+    assert_eq!(cs.len(), n);
+    assert!(text_of(&cs[n - 1]).contains(&format!("Update {:02}: log line.", n - 1)));
+    wait_panel(&w, &alpha, &key, "synchronized").await;
+    // Later changes (each message carries the whole discussion) still flow.
+    jira(
+        &w,
+        &w.alpha,
+        "PUT",
+        &format!("/rest/api/3/issue/{key}"),
+        Some(json!({"fields": {"summary": "Long-running incident (resolved)"}})),
+    )
+    .await;
+    eventually(&w, &w.beta, &format!("key = {twin_key}"), |i| {
+        i["fields"]["summary"] == "Long-running incident (resolved)"
+    })
+    .await;
+    assert_eq!(comments_of(&w, &w.beta, &twin_key).await.len(), n);
     w.emu.stop().await;
 }

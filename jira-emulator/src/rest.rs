@@ -481,10 +481,11 @@ async fn list_comments(
     let start: usize = q(&query, "startAt")
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
+    // Jira Cloud's default and its cap: at most 100 comments a page, whatever is asked.
     let max: usize = q(&query, "maxResults")
         .and_then(|s| s.parse().ok())
-        .unwrap_or(5000)
-        .clamp(1, 5000);
+        .unwrap_or(100)
+        .clamp(1, 100);
     let mut comments: Vec<&crate::model::Comment> = issue.comments.iter().collect();
     if q(&query, "orderBy") == Some("-created") {
         comments.reverse();

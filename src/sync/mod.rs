@@ -7,7 +7,7 @@ pub mod replica;
 
 use crate::connections::peer::{self, PeerClient};
 use crate::entities::{connections, sync_inbox, sync_outbox, synced_issues};
-use crate::jira::{JiraClients, JiraError};
+use crate::jira::{JiraClient, JiraClients, JiraError};
 use crate::tenants::crypto::SecretBox;
 use crate::tenants::{Tenant, TenantStore};
 use chrono::Utc;
@@ -143,6 +143,35 @@ struct Snapshot {
     updated_ms: i64,
 }
 
+/// Every comment of an issue, with its properties, oldest first. Jira Cloud answers at most 100
+/// a page whatever is asked: reading one page would take the rest for deleted (and mirror that)
+/// and miss the twin comments a crash left behind (and write them twice).
+async fn all_comments(client: &JiraClient, issue_id: &str) -> Result<Vec<Value>> {
+    let mut all: Vec<Value> = Vec::new();
+    let mut first_total = None;
+    loop {
+        let page: Value = client
+            .get_json(&format!(
+                "/rest/api/3/issue/{issue_id}/comment?startAt={}&maxResults=100&expand=properties",
+                all.len()
+            ))
+            .await?;
+        let got = page["comments"].as_array().cloned().unwrap_or_default();
+        let total = page["total"].as_u64().unwrap_or(0) as usize;
+        if *first_total.get_or_insert(total) != total {
+            // A comment came or went between two pages and shifted them: read again.
+            all.clear();
+            first_total = None;
+            continue;
+        }
+        let done = got.is_empty();
+        all.extend(got);
+        if done || all.len() >= total {
+            return Ok(all);
+        }
+    }
+}
+
 /// The outbox row that carries `msg` for `row`'s twin, due now.
 fn outbox_entry(
     tenant_id: i64,
@@ -231,14 +260,7 @@ impl SyncService {
             .ok_or_else(|| SyncError::Invalid("Jira's issue has no summary or type".into()))?;
         let id = issue["id"].as_str().unwrap_or(key_or_id);
         let comments = match read_comments {
-            true => {
-                let page: Value = client
-                    .get_json(&format!(
-                        "/rest/api/3/issue/{id}/comment?maxResults=5000&expand=properties"
-                    ))
-                    .await?;
-                page["comments"].as_array().cloned().unwrap_or_default()
-            }
+            true => all_comments(&client, id).await?,
             false => Vec::new(),
         };
         replica.comments = comments
@@ -1636,14 +1658,7 @@ impl SyncService {
             .await?;
         let local: Vec<Value> = match read {
             Some(r) => r.to_vec(),
-            None => {
-                let page: Value = client
-                    .get_json(&format!(
-                        "/rest/api/3/issue/{issue_id}/comment?maxResults=5000&expand=properties"
-                    ))
-                    .await?;
-                page["comments"].as_array().cloned().unwrap_or_default()
-            }
+            None => all_comments(&client, issue_id).await?,
         };
         for c in comments {
             let body = c.twin_body();

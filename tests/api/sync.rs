@@ -1396,3 +1396,99 @@ async fn an_issue_with_a_long_discussion_syncs_whole() {
     assert_eq!(comments_of(&w, &w.beta, &twin_key).await.len(), n);
     w.emu.stop().await;
 }
+
+#[tokio::test]
+async fn more_comments_than_jira_answers_in_one_page_all_arrive_once() {
+    let w = world().await;
+    let uid = connect_remote(&w).await;
+    let alpha = w.token(&w.alpha, ADMIN).await;
+    let (_, created) = jira(
+        &w,
+        &w.alpha,
+        "POST",
+        "/rest/api/3/issue",
+        Some(json!({"fields": {
+        "project": {"key": "TEST"}, "summary": "Busy ticket", "issuetype": {"name": "Task"}}})),
+    )
+    .await;
+    let key = created["key"].as_str().unwrap().to_owned();
+    // Jira Cloud answers 100 comments a page at most.
+    let n = 130;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let (_, c) = jira(
+            &w,
+            &w.alpha,
+            "POST",
+            &format!("/rest/api/3/issue/{key}/comment"),
+            Some(json!({"body": adf(&format!("Comment {i:03}"))})),
+        )
+        .await;
+        ids.push(c["id"].as_str().unwrap().to_owned());
+    }
+    exalate(&w, &alpha, &key, &uid).await;
+    let twin = eventually(&w, &w.beta, "project = SUP", |i| {
+        i["fields"]["summary"] == "Busy ticket"
+    })
+    .await;
+    let twin_key = twin["key"].as_str().unwrap().to_owned();
+    let all_on_beta = || async {
+        let mut texts = Vec::new();
+        for start in [0, 100] {
+            let (_, v) = jira(
+                &w,
+                &w.beta,
+                "GET",
+                &format!("/rest/api/3/issue/{twin_key}/comment?startAt={start}"),
+                None,
+            )
+            .await;
+            texts.extend(v["comments"].as_array().unwrap().iter().map(text_of));
+        }
+        texts
+    };
+    let started = Instant::now();
+    while all_on_beta().await.len() < n {
+        assert!(started.elapsed() < Duration::from_secs(20));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_panel(&w, &alpha, &key, "synchronized").await;
+    let texts = all_on_beta().await;
+    let want: Vec<String> = (0..n)
+        .map(|i| format!("Alice Admin wrote:\nComment {i:03}"))
+        .collect();
+    assert_eq!(texts, want);
+
+    // An edit of the summary reads the comments again: none beyond the first page is taken for
+    // deleted. Deleting one past the first page deletes its twin only.
+    jira(
+        &w,
+        &w.alpha,
+        "PUT",
+        &format!("/rest/api/3/issue/{key}"),
+        Some(json!({"fields": {"summary": "Busy ticket (triaged)"}})),
+    )
+    .await;
+    jira(
+        &w,
+        &w.alpha,
+        "DELETE",
+        &format!("/rest/api/3/issue/{key}/comment/{}", ids[120]),
+        None,
+    )
+    .await;
+    let started = Instant::now();
+    while all_on_beta().await.len() != n - 1 {
+        assert!(started.elapsed() < Duration::from_secs(20));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eventually(&w, &w.beta, &format!("key = {twin_key}"), |i| {
+        i["fields"]["summary"] == "Busy ticket (triaged)"
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let mut want = want;
+    want.remove(120);
+    assert_eq!(all_on_beta().await, want);
+    w.emu.stop().await;
+}

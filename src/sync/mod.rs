@@ -91,6 +91,60 @@ pub struct SyncAck {
     pub twin_url: String,
 }
 
+/// A Jira project key: a capital letter, then capitals, digits or `_`.
+fn is_project_key(key: &str) -> bool {
+    key.starts_with(|c: char| c.is_ascii_uppercase())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// A Jira issue key: a project key, a dash and a number.
+fn is_issue_key(key: &str) -> bool {
+    key.split_once('-')
+        .is_some_and(|(project, number)| is_project_key(project) && is_issue_id(number))
+}
+
+fn is_issue_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 20 && id.chars().all(|c| c.is_ascii_digit())
+}
+
+impl SyncMessage {
+    /// Why the other side's message must not be applied, if it must not: what it says about
+    /// its issue ends up in links and the issue panel, and its rich text in Jira.
+    fn refusal(&self) -> Option<SyncError> {
+        if !is_issue_id(&self.sender_issue_id)
+            || !is_issue_key(&self.sender_issue_key)
+            || !is_project_key(&self.sender_project_key)
+        {
+            return Some(SyncError::Invalid(
+                "the sender's issue id, key or project is not one Jira makes".into(),
+            ));
+        }
+        let why = self.replica.invalid_rich_text()?;
+        Some(SyncError::InvalidRichText(format!(
+            "{}: {why}",
+            self.sender_issue_key
+        )))
+    }
+}
+
+impl SyncAck {
+    /// Why the other side's answer must not be recorded, if it must not: its link is shown in the
+    /// issue panel and in a Jira remote link, so it must be the twin's page on the connected site
+    /// (`site`), never another address or a `javascript:` URL.
+    fn refusal(&self, site: &str) -> Option<String> {
+        let page = format!("{}/browse/{}", site.trim_end_matches('/'), self.twin_key);
+        (!is_issue_id(&self.twin_id) || !is_issue_key(&self.twin_key) || self.twin_url != page)
+            .then(|| {
+                format!(
+                    "the other side answered a twin that is not an issue of {site} ({:?}, {:?})",
+                    self.twin_key, self.twin_url
+                )
+            })
+    }
+}
+
 #[derive(Clone)]
 pub struct SyncService {
     pub db: DatabaseConnection,
@@ -860,6 +914,14 @@ impl SyncService {
             .row(m.tenant_id, &m.connection_uid, &m.issue_id)
             .await?;
         let t = self.tenant(m.tenant_id).await?;
+        let twin_site = match (self.end(m.tenant_id, &m.connection_uid).await?, &t) {
+            (Some(c), _) if !c.is_local => c.remote_site_url,
+            (_, Some(t)) => Some(t.base_url.clone()),
+            _ => None,
+        };
+        if let Some(why) = twin_site.as_deref().and_then(|site| ack.refusal(site)) {
+            return self.failed(m, &SyncError::Invalid(why)).await;
+        }
         if let (Some(row), Some(t)) = (&row, &t) {
             if row.twin_id.is_none() {
                 // The first answer: this issue gets its link to the twin. If Jira fails that,
@@ -1181,12 +1243,9 @@ impl SyncService {
 
     /// Applies one message (once: the inbox remembers its answer) and answers with the twin.
     pub async fn receive(&self, uid: &str, msg: SyncMessage, raw: &str) -> Result<SyncAck> {
-        // Refused before anything is recorded: Jira would refuse it too, on every retry.
-        if let Some(why) = msg.replica.invalid_rich_text() {
-            return Err(SyncError::InvalidRichText(format!(
-                "{}: {why}",
-                msg.sender_issue_key
-            )));
+        // Refused before anything is recorded (Jira would refuse bad rich text on every retry).
+        if let Some(refused) = msg.refusal() {
+            return Err(refused);
         }
         let ends = connections::Entity::find()
             .filter(connections::Column::Uid.eq(uid))
@@ -2123,5 +2182,59 @@ impl SyncService {
         )
         .await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_keys_and_ids_are_what_jira_makes() {
+        for good in ["TEST-1", "A_B2-10045", "X-9"] {
+            assert!(is_issue_key(good), "{good}");
+        }
+        for bad in [
+            "test-1",
+            "1TEST-1",
+            "TEST-",
+            "TEST-1a",
+            "TEST",
+            "TE ST-1",
+            "TEST-1-2",
+            "",
+            "../-1",
+            "TEST-1\"><script>",
+        ] {
+            assert!(!is_issue_key(bad), "{bad}");
+        }
+        assert!(is_issue_id("10001"));
+        assert!(!is_issue_id("10001 OR 1=1") && !is_issue_id(""));
+    }
+
+    #[test]
+    fn an_answer_must_point_at_the_twins_page_on_the_connected_site() {
+        let ack = |id: &str, key: &str, url: &str| SyncAck {
+            twin_id: id.into(),
+            twin_key: key.into(),
+            twin_url: url.into(),
+        };
+        let site = "https://beta.atlassian.net";
+        let good = ack("10001", "SUP-1", "https://beta.atlassian.net/browse/SUP-1");
+        assert_eq!(good.refusal(site), None);
+        assert_eq!(good.refusal("https://beta.atlassian.net/"), None);
+        for bad in [
+            ack("10001", "SUP-1", "javascript:alert(document.cookie)"),
+            ack("10001", "SUP-1", "https://evil.example/browse/SUP-1"),
+            ack("10001", "SUP-1", "https://beta.atlassian.net/browse/SUP-2"),
+            ack(
+                "10001",
+                "SUP-1\"><img src=x>",
+                "https://beta.atlassian.net/browse/SUP-1\"><img src=x>",
+            ),
+            ack("x", "SUP-1", "https://beta.atlassian.net/browse/SUP-1"),
+        ] {
+            assert!(bad.refusal(site).is_some(), "{bad:?}");
+        }
     }
 }

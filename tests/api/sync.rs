@@ -1246,7 +1246,7 @@ async fn an_edit_on_the_other_side_keeps_the_images_embedded_in_the_description(
 }
 
 #[tokio::test]
-async fn a_sync_message_with_rich_text_jira_would_refuse_is_refused_and_changes_nothing() {
+async fn a_sync_message_jira_would_refuse_or_with_a_forged_issue_is_refused_and_changes_nothing() {
     let w = world().await;
     let uid = connect_remote(&w).await;
     let secret = w
@@ -1259,13 +1259,15 @@ async fn a_sync_message_with_rich_text_jira_would_refuse_is_refused_and_changes_
         .unwrap();
     let path = format!("/peer/connections/{uid}/sync");
     // A message from alpha's side (correctly signed) about TEST-1, seq 1.
-    let send = |description: Value, comment: Value, nonce: &'static str| {
-        let body = serde_json::to_vec(&json!({
+    let message = |description: Value, comment: Value| {
+        json!({
             "seq": 1, "senderSiteUrl": w.alpha, "senderIssueId": "10000", "senderIssueKey": "TEST-1",
             "senderProjectKey": "TEST", "changed": ["summary", "description", "issueType", "comments"],
             "replica": {"summary": "Sent by a peer", "description": description, "issueType": "Bug",
-                        "comments": [{"id": "1", "author": "Ann", "body": comment}]}}))
-        .unwrap();
+                        "comments": [{"id": "1", "author": "Ann", "body": comment}]}})
+    };
+    let sign_and_send = |msg: Value, nonce: &'static str| {
+        let body = serde_json::to_vec(&msg).unwrap();
         let ts = chrono::Utc::now().timestamp();
         let sig = exalate::connections::peer::sign(&secret, "POST", &path, ts, nonce, &body);
         w.app
@@ -1302,7 +1304,9 @@ async fn a_sync_message_with_rich_text_jira_would_refuse_is_refused_and_changes_
             "the description",
         ),
     ] {
-        let resp = send(description, comment, nonce).await.unwrap();
+        let resp = sign_and_send(message(description, comment), nonce)
+            .await
+            .unwrap();
         assert_eq!(resp.status().as_u16(), 400);
         let v: Value = resp.json().await.unwrap();
         assert_eq!(v["error"]["code"], "invalid_adf", "{v}");
@@ -1313,6 +1317,24 @@ async fn a_sync_message_with_rich_text_jira_would_refuse_is_refused_and_changes_
             )),
             "{message}"
         );
+    }
+    // What it says about its issue ends up in links and the panel: only what Jira makes.
+    for (field, value, nonce) in [
+        (
+            "senderIssueKey",
+            "TEST-1\"><img src=x onerror=alert(1)>",
+            "n-5",
+        ),
+        ("senderIssueKey", "../../rest/api/3/myself#", "n-6"),
+        ("senderIssueId", "10000/../10001", "n-7"),
+        ("senderProjectKey", "test", "n-8"),
+    ] {
+        let mut msg = message(adf("fine"), adf("fine"));
+        msg[field] = json!(value);
+        let resp = sign_and_send(msg, nonce).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{field} {value}");
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "invalid_sync_message", "{v}");
     }
     assert_eq!(sup_issues().await, before, "nothing is created on beta");
     // A connection that does not exist is refused (before its body is read).
@@ -1329,7 +1351,7 @@ async fn a_sync_message_with_rich_text_jira_would_refuse_is_refused_and_changes_
         .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
     // Nothing was recorded either: the same sequence number, now valid, is applied.
-    let resp = send(adf("Valid now"), adf("A comment"), "n-4")
+    let resp = sign_and_send(message(adf("Valid now"), adf("A comment")), "n-4")
         .await
         .unwrap();
     assert_eq!(

@@ -8,6 +8,7 @@ import { useState } from 'react';
 import { errorMessage, type Connection, type FirstSyncResult } from '../api';
 import { useApi } from '../context';
 import { projectLabel } from './ProjectSelect';
+import { webHref } from '../links';
 
 type Outcome = { ok: true; result: FirstSyncResult } | { ok: false; message: string };
 
@@ -30,6 +31,7 @@ export function SuccessScreen({ connection }: { connection: Connection }) {
     }
   };
 
+  const twinHref = outcome?.ok === true ? webHref(outcome.result.twinUrl) : undefined;
   return (
     <div className="stack">
       <Heading size="medium">Connection established successfully ✓</Heading>
@@ -59,8 +61,8 @@ export function SuccessScreen({ connection }: { connection: Connection }) {
           {outcome.result.twinKey && (
             <p>
               {outcome.result.issueKey} ⇄{' '}
-              {outcome.result.twinUrl ? (
-                <a href={outcome.result.twinUrl} target="_blank" rel="noreferrer">
+              {twinHref ? (
+                <a href={twinHref} target="_blank" rel="noreferrer">
                   {outcome.result.twinKey}
                 </a>
               ) : (

@@ -75,6 +75,27 @@ describe('issue glance', () => {
     expect(screen.queryByRole('button', { name: 'Exalate' })).not.toBeInTheDocument();
   });
 
+  it('shows a twin address that is not a web page as text, never as a link', async () => {
+    fakeServer({
+      'GET /api/issues/TEST-1/status': {
+        ...notSynced,
+        syncs: [
+          {
+            connectionId: 'c1',
+            connectionName: 'alpha_to_beta',
+            status: 'synchronized',
+            twinKey: 'BETA-7',
+            twinUrl: 'javascript:alert(document.cookie)',
+            lastSync: new Date().toISOString(),
+          },
+        ],
+      },
+    });
+    renderGlance();
+    expect(await screen.findByText('Twin: BETA-7')).toBeInTheDocument();
+    expect(screen.queryByRole('link')).not.toBeInTheDocument();
+  });
+
   it('shows the error and retries', async () => {
     const api = fakeServer({
       'GET /api/issues/TEST-1/status': {

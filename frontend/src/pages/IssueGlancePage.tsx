@@ -9,6 +9,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { errorMessage, type IssueStatus, type IssueSync, type IssueSyncStatus } from '../api';
 import { useApi, useConfig } from '../context';
 import { formatAbsolute, formatRelative } from '../time';
+import { webHref } from '../links';
 
 const LOOK: Record<IssueSyncStatus, { text: string; appearance: ThemeAppearance }> = {
   not_synced: { text: 'Not synced', appearance: 'default' },
@@ -132,6 +133,7 @@ export default function IssueGlancePage() {
 
 function SyncRow({ sync, busy, onRetry }: { sync: IssueSync; busy: boolean; onRetry: () => void }) {
   const look = LOOK[sync.status];
+  const twinHref = webHref(sync.twinUrl);
   return (
     <div className="stack-tight glance-sync">
       <div className="row">
@@ -141,8 +143,8 @@ function SyncRow({ sync, busy, onRetry }: { sync: IssueSync; busy: boolean; onRe
       {sync.twinKey && (
         <div>
           Twin:{' '}
-          {sync.twinUrl ? (
-            <a href={sync.twinUrl} target="_blank" rel="noreferrer">
+          {twinHref ? (
+            <a href={twinHref} target="_blank" rel="noreferrer">
               {sync.twinKey}
             </a>
           ) : (

@@ -102,10 +102,11 @@ fn is_project_key(key: &str) -> bool {
 /// A Jira issue key: a project key, a dash and a number.
 fn is_issue_key(key: &str) -> bool {
     key.split_once('-')
-        .is_some_and(|(project, number)| is_project_key(project) && is_issue_id(number))
+        .is_some_and(|(project, number)| is_project_key(project) && is_jira_id(number))
 }
 
-fn is_issue_id(id: &str) -> bool {
+/// A Jira id (of an issue, a comment, an attachment): a number.
+fn is_jira_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 20 && id.chars().all(|c| c.is_ascii_digit())
 }
 
@@ -113,12 +114,21 @@ impl SyncMessage {
     /// Why the other side's message must not be applied, if it must not: what it says about
     /// its issue ends up in links and the issue panel, and its rich text in Jira.
     fn refusal(&self) -> Option<SyncError> {
-        if !is_issue_id(&self.sender_issue_id)
+        if !is_jira_id(&self.sender_issue_id)
             || !is_issue_key(&self.sender_issue_key)
             || !is_project_key(&self.sender_project_key)
         {
             return Some(SyncError::Invalid(
                 "the sender's issue id, key or project is not one Jira makes".into(),
+            ));
+        }
+        // Ids of comments and attachments go into requests to Jira and to the other node.
+        let r = &self.replica;
+        if !r.comments.iter().all(|c| is_jira_id(&c.id))
+            || !r.attachments.iter().all(|a| is_jira_id(&a.id))
+        {
+            return Some(SyncError::Invalid(
+                "a comment or attachment id is not one Jira makes".into(),
             ));
         }
         let why = self.replica.invalid_rich_text()?;
@@ -135,13 +145,13 @@ impl SyncAck {
     /// (`site`), never another address or a `javascript:` URL.
     fn refusal(&self, site: &str) -> Option<String> {
         let page = format!("{}/browse/{}", site.trim_end_matches('/'), self.twin_key);
-        (!is_issue_id(&self.twin_id) || !is_issue_key(&self.twin_key) || self.twin_url != page)
-            .then(|| {
-                format!(
-                    "the other side answered a twin that is not an issue of {site} ({:?}, {:?})",
-                    self.twin_key, self.twin_url
-                )
-            })
+        let ok = is_jira_id(&self.twin_id) && is_issue_key(&self.twin_key) && self.twin_url == page;
+        (!ok).then(|| {
+            format!(
+                "the other side answered a twin that is not an issue of {site} ({:?}, {:?})",
+                self.twin_key, self.twin_url
+            )
+        })
     }
 }
 
@@ -2190,7 +2200,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn issue_keys_and_ids_are_what_jira_makes() {
+    fn keys_and_ids_are_what_jira_makes() {
         for good in ["TEST-1", "A_B2-10045", "X-9"] {
             assert!(is_issue_key(good), "{good}");
         }
@@ -2208,8 +2218,8 @@ mod tests {
         ] {
             assert!(!is_issue_key(bad), "{bad}");
         }
-        assert!(is_issue_id("10001"));
-        assert!(!is_issue_id("10001 OR 1=1") && !is_issue_id(""));
+        assert!(is_jira_id("10001"));
+        assert!(!is_jira_id("10001 OR 1=1") && !is_jira_id(""));
     }
 
     #[test]

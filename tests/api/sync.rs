@@ -1328,9 +1328,13 @@ async fn a_sync_message_jira_would_refuse_or_with_a_forged_issue_is_refused_and_
         ("senderIssueKey", "../../rest/api/3/myself#", "n-6"),
         ("senderIssueId", "10000/../10001", "n-7"),
         ("senderProjectKey", "test", "n-8"),
+        ("commentId", "1/../../../myself", "n-9"),
     ] {
         let mut msg = message(adf("fine"), adf("fine"));
-        msg[field] = json!(value);
+        match field {
+            "commentId" => msg["replica"]["comments"][0]["id"] = json!(value),
+            _ => msg[field] = json!(value),
+        }
         let resp = sign_and_send(msg, nonce).await.unwrap();
         assert_eq!(resp.status().as_u16(), 400, "{field} {value}");
         let v: Value = resp.json().await.unwrap();

@@ -162,6 +162,14 @@ pub(crate) async fn app_writes(w: &World, site: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// From now on, the app writes nothing more on either site for a while: no ping-pong.
+async fn assert_quiet(w: &World) {
+    let writes = || async { (app_writes(w, &w.alpha).await, app_writes(w, &w.beta).await) };
+    let settled = writes().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(writes().await, settled, "the app keeps writing: ping-pong");
+}
+
 #[tokio::test]
 async fn exalated_issue_appears_on_the_other_site_and_edits_flow_both_ways() {
     let w = world().await;
@@ -244,19 +252,7 @@ async fn exalated_issue_appears_on_the_other_site_and_edits_flow_both_ways() {
 
     // No ping-pong: once settled, the app writes nothing more on either side.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let (a1, b1) = (
-        app_writes(&w, &w.alpha).await,
-        app_writes(&w, &w.beta).await,
-    );
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(
-        (
-            app_writes(&w, &w.alpha).await,
-            app_writes(&w, &w.beta).await
-        ),
-        (a1, b1),
-        "the app keeps writing: ping-pong"
-    );
+    assert_quiet(&w).await;
     let (_, conns) = w.api("GET", "/api/connections", &alpha, None).await;
     assert_eq!(conns["connections"][0]["issuesInSync"], 1);
     w.emu.stop().await;
@@ -1108,21 +1104,9 @@ async fn concurrent_edits_on_both_sides_converge_on_the_later_edit_per_field() {
     eventually(&w, &w.alpha, "key = TEST-2", converged).await;
     eventually(&w, &w.beta, &format!("key = {twin_key}"), converged).await;
     // And they stay there: no ping-pong between the two values.
-    let writes = (
-        app_writes(&w, &w.alpha).await,
-        app_writes(&w, &w.beta).await,
-    );
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_quiet(&w).await;
     eventually(&w, &w.alpha, "key = TEST-2", converged).await;
     eventually(&w, &w.beta, &format!("key = {twin_key}"), converged).await;
-    assert_eq!(
-        writes,
-        (
-            app_writes(&w, &w.alpha).await,
-            app_writes(&w, &w.beta).await
-        ),
-        "the app kept writing after converging"
-    );
     w.emu.stop().await;
 }
 
@@ -1230,9 +1214,7 @@ async fn an_edit_on_the_other_side_keeps_the_images_embedded_in_the_description(
     );
     // Nothing comes back to beta from alpha's kept image.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let b1 = app_writes(&w, &w.beta).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(app_writes(&w, &w.beta).await, b1, "the app keeps writing");
+    assert_quiet(&w).await;
     let (_, twin) = jira(
         &w,
         &w.beta,

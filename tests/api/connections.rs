@@ -633,6 +633,30 @@ async fn non_admins_and_forged_tokens_get_nothing() {
     w.emu.stop().await;
 }
 
+/// A request to this node's peer endpoint `path` as the other node sends it: signed with
+/// `secret` at time `ts` with `nonce`.
+pub(crate) async fn peer_post(
+    w: &World,
+    path: &str,
+    secret: &[u8],
+    ts: i64,
+    nonce: &str,
+    body: &[u8],
+) -> reqwest::Response {
+    let sig = exalate::connections::peer::sign(secret, "POST", path, ts, nonce, body);
+    w.app
+        .http
+        .post(format!("{}{path}", w.app.address))
+        .header("X-Exalate-Timestamp", ts.to_string())
+        .header("X-Exalate-Nonce", nonce)
+        .header("X-Exalate-Signature", sig)
+        .header("Content-Type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn peer_messages_must_be_signed_and_fresh() {
     let w = world().await;
@@ -656,13 +680,13 @@ async fn peer_messages_must_be_signed_and_fresh() {
         )
         .await;
     let uid = v["connection"]["id"].as_str().unwrap().to_owned();
-    let url = format!("{}/peer/connections/{uid}/status", w.app.address);
+    let path = format!("/peer/connections/{uid}/status");
     let body = br#"{"status":"deactivated"}"#;
     // Unsigned, and signed with a wrong secret: refused.
     let resp = w
         .app
         .http
-        .post(&url)
+        .post(format!("{}{path}", w.app.address))
         .header("Content-Type", "application/json")
         .body(&body[..])
         .send()
@@ -670,25 +694,7 @@ async fn peer_messages_must_be_signed_and_fresh() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
     let ts = chrono::Utc::now().timestamp();
-    let bad = exalate::connections::peer::sign(
-        b"guess",
-        "POST",
-        &format!("/peer/connections/{uid}/status"),
-        ts,
-        "n-1",
-        body,
-    );
-    let resp = w
-        .app
-        .http
-        .post(&url)
-        .header("X-Exalate-Timestamp", ts.to_string())
-        .header("X-Exalate-Nonce", "n-1")
-        .header("X-Exalate-Signature", bad)
-        .body(&body[..])
-        .send()
-        .await
-        .unwrap();
+    let resp = peer_post(&w, &path, b"guess", ts, "n-1", body).await;
     assert_eq!(resp.status().as_u16(), 401);
     // A correctly signed message works once; the same message again is a replay.
     let secret = w
@@ -699,37 +705,13 @@ async fn peer_messages_must_be_signed_and_fresh() {
         .await
         .unwrap()
         .unwrap();
-    let path = format!("/peer/connections/{uid}/status");
-    let sig = exalate::connections::peer::sign(&secret, "POST", &path, ts, "n-2", body);
-    let send = || {
-        w.app
-            .http
-            .post(&url)
-            .header("X-Exalate-Timestamp", ts.to_string())
-            .header("X-Exalate-Nonce", "n-2")
-            .header("X-Exalate-Signature", sig.clone())
-            .header("Content-Type", "application/json")
-            .body(&body[..])
-            .send()
-    };
-    assert_eq!(send().await.unwrap().status().as_u16(), 204);
-    let resp = send().await.unwrap();
+    let resp = peer_post(&w, &path, &secret, ts, "n-2", body).await;
+    assert_eq!(resp.status().as_u16(), 204);
+    let resp = peer_post(&w, &path, &secret, ts, "n-2", body).await;
     assert_eq!(resp.status().as_u16(), 401);
     assert!(resp.text().await.unwrap().contains("replay"));
     // Old timestamps are refused even with a valid signature.
-    let old = ts - 3600;
-    let sig = exalate::connections::peer::sign(&secret, "POST", &path, old, "n-3", body);
-    let resp = w
-        .app
-        .http
-        .post(&url)
-        .header("X-Exalate-Timestamp", old.to_string())
-        .header("X-Exalate-Nonce", "n-3")
-        .header("X-Exalate-Signature", sig)
-        .body(&body[..])
-        .send()
-        .await
-        .unwrap();
+    let resp = peer_post(&w, &path, &secret, ts - 3600, "n-3", body).await;
     assert_eq!(resp.status().as_u16(), 401);
     w.emu.stop().await;
 }

@@ -1,7 +1,7 @@
 //! Issue sync through the emulator, asserting what users see on the other site: create, edit both
 //! ways, issue-type fallback, no ping-pong, a local connection.
 
-use crate::connections::{world, World};
+use crate::connections::{peer_post, world, World};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -1250,17 +1250,18 @@ async fn a_sync_message_jira_would_refuse_or_with_a_forged_issue_is_refused_and_
     };
     let sign_and_send = |msg: Value, nonce: &'static str| {
         let body = serde_json::to_vec(&msg).unwrap();
-        let ts = chrono::Utc::now().timestamp();
-        let sig = exalate::connections::peer::sign(&secret, "POST", &path, ts, nonce, &body);
-        w.app
-            .http
-            .post(format!("{}{path}", w.app.address))
-            .header("X-Exalate-Timestamp", ts.to_string())
-            .header("X-Exalate-Nonce", nonce)
-            .header("X-Exalate-Signature", sig)
-            .header("Content-Type", "application/json")
-            .body(body)
-            .send()
+        let (w, path, secret) = (&w, &path, &secret);
+        async move {
+            peer_post(
+                w,
+                path,
+                secret,
+                chrono::Utc::now().timestamp(),
+                nonce,
+                &body,
+            )
+            .await
+        }
     };
     let sup_issues = || async {
         let (_, v) = jira(
@@ -1286,9 +1287,7 @@ async fn a_sync_message_jira_would_refuse_or_with_a_forged_issue_is_refused_and_
             "the description",
         ),
     ] {
-        let resp = sign_and_send(message(description, comment), nonce)
-            .await
-            .unwrap();
+        let resp = sign_and_send(message(description, comment), nonce).await;
         assert_eq!(resp.status().as_u16(), 400);
         let v: Value = resp.json().await.unwrap();
         assert_eq!(v["error"]["code"], "invalid_adf", "{v}");
@@ -1317,7 +1316,7 @@ async fn a_sync_message_jira_would_refuse_or_with_a_forged_issue_is_refused_and_
             "commentId" => msg["replica"]["comments"][0]["id"] = json!(value),
             _ => msg[field] = json!(value),
         }
-        let resp = sign_and_send(msg, nonce).await.unwrap();
+        let resp = sign_and_send(msg, nonce).await;
         assert_eq!(resp.status().as_u16(), 400, "{field} {value}");
         let v: Value = resp.json().await.unwrap();
         assert_eq!(v["error"]["code"], "invalid_sync_message", "{v}");
@@ -1337,9 +1336,7 @@ async fn a_sync_message_jira_would_refuse_or_with_a_forged_issue_is_refused_and_
         .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
     // Nothing was recorded either: the same sequence number, now valid, is applied.
-    let resp = sign_and_send(message(adf("Valid now"), adf("A comment")), "n-4")
-        .await
-        .unwrap();
+    let resp = sign_and_send(message(adf("Valid now"), adf("A comment")), "n-4").await;
     assert_eq!(
         resp.status().as_u16(),
         200,

@@ -905,9 +905,9 @@ impl SyncService {
             .tenant(m.tenant_id)
             .await?
             .ok_or(SyncError::NoConnection)?;
-        let (node, secret) = self.other_node(&t, &m.connection_uid).await?;
+        let (node, secret, site) = self.other_node(&t, &m.connection_uid).await?;
         let path = format!("/peer/connections/{}/sync", m.connection_uid);
-        Ok(self
+        let ack: SyncAck = self
             .peer
             .signed_post(
                 &node,
@@ -916,7 +916,11 @@ impl SyncService {
                 &secret,
                 m.payload.as_bytes(),
             )
-            .await?)
+            .await?;
+        match ack.refusal(&site) {
+            Some(why) => Err(SyncError::Invalid(why)),
+            None => Ok(ack),
+        }
     }
 
     async fn delivered(&self, m: &sync_outbox::Model, ack: SyncAck) -> Result<()> {
@@ -924,14 +928,6 @@ impl SyncService {
             .row(m.tenant_id, &m.connection_uid, &m.issue_id)
             .await?;
         let t = self.tenant(m.tenant_id).await?;
-        let twin_site = match (self.end(m.tenant_id, &m.connection_uid).await?, &t) {
-            (Some(c), _) if !c.is_local => c.remote_site_url,
-            (_, Some(t)) => Some(t.base_url.clone()),
-            _ => None,
-        };
-        if let Some(why) = twin_site.as_deref().and_then(|site| ack.refusal(site)) {
-            return self.failed(m, &SyncError::Invalid(why)).await;
-        }
         if let (Some(row), Some(t)) = (&row, &t) {
             if row.twin_id.is_none() {
                 // The first answer: this issue gets its link to the twin. If Jira fails that,
@@ -1879,7 +1875,7 @@ impl SyncService {
                 tracing::warn!(file = %a.filename, size = a.size, "attachment over the size limit: not synced");
                 continue;
             }
-            let (node, secret) = self.other_node(t, uid).await?;
+            let (node, secret, _) = self.other_node(t, uid).await?;
             let path = format!(
                 "/peer/connections/{uid}/issues/{}/attachments/{}",
                 msg.sender_issue_id, a.id
@@ -1943,8 +1939,9 @@ impl SyncService {
         Ok(())
     }
 
-    /// The node and secret to reach the other end of a connection (this node for a local one).
-    async fn other_node(&self, t: &Tenant, uid: &str) -> Result<(String, Vec<u8>)> {
+    /// The node and secret to reach the other end of a connection (this node for a local one),
+    /// and the Jira site the twins are on.
+    async fn other_node(&self, t: &Tenant, uid: &str) -> Result<(String, Vec<u8>, String)> {
         let conn = self.end(t.id, uid).await?.ok_or(SyncError::NoConnection)?;
         let secret = conn
             .peer_secret_enc
@@ -1963,7 +1960,11 @@ impl SyncService {
                 .map(|(n, _)| n.to_owned())
                 .unwrap_or(remote)
         };
-        Ok((node, secret))
+        let site = match conn.is_local {
+            true => t.base_url.clone(),
+            false => conn.remote_site_url.ok_or(SyncError::NoConnection)?,
+        };
+        Ok((node, secret, site))
     }
 
     /// Serves an attachment of a synced issue to the other end of the connection (the caller has

@@ -213,6 +213,7 @@ struct Snapshot {
 async fn all_comments(client: &JiraClient, issue_id: &str) -> Result<Vec<Value>> {
     let mut all: Vec<Value> = Vec::new();
     let mut first_total = None;
+    let mut reads = 0;
     loop {
         let page: Value = client
             .get_json(&format!(
@@ -223,7 +224,14 @@ async fn all_comments(client: &JiraClient, issue_id: &str) -> Result<Vec<Value>>
         let got = page["comments"].as_array().cloned().unwrap_or_default();
         let total = page["total"].as_u64().unwrap_or(0) as usize;
         if *first_total.get_or_insert(total) != total {
-            // A comment came or went between two pages and shifted them: read again.
+            // A comment came or went between two pages and shifted them: read again (a
+            // discussion that never holds still fails this try; the sync tries again later).
+            reads += 1;
+            if reads == 10 {
+                return Err(SyncError::Invalid(format!(
+                    "the comments of issue {issue_id} kept changing while they were read"
+                )));
+            }
             all.clear();
             first_total = None;
             continue;

@@ -633,6 +633,17 @@ async fn non_admins_and_forged_tokens_get_nothing() {
     w.emu.stop().await;
 }
 
+/// The secret both ends of connection `uid` sign their peer requests with.
+pub(crate) async fn peer_secret(w: &World, uid: &str) -> Vec<u8> {
+    w.app
+        .state
+        .connections
+        .peer_secret(uid)
+        .await
+        .unwrap()
+        .expect("a connection with a peer secret")
+}
+
 /// A request to this node's peer endpoint `path` as the other node sends it: signed with
 /// `secret` at time `ts` with `nonce`.
 pub(crate) async fn peer_post(
@@ -697,14 +708,7 @@ async fn peer_messages_must_be_signed_and_fresh() {
     let resp = peer_post(&w, &path, b"guess", ts, "n-1", body).await;
     assert_eq!(resp.status().as_u16(), 401);
     // A correctly signed message works once; the same message again is a replay.
-    let secret = w
-        .app
-        .state
-        .connections
-        .peer_secret(&uid)
-        .await
-        .unwrap()
-        .unwrap();
+    let secret = peer_secret(&w, &uid).await;
     let resp = peer_post(&w, &path, &secret, ts, "n-2", body).await;
     assert_eq!(resp.status().as_u16(), 204);
     let resp = peer_post(&w, &path, &secret, ts, "n-2", body).await;

@@ -1,7 +1,7 @@
 //! Issue sync through the emulator, asserting what users see on the other site: create, edit both
 //! ways, issue-type fallback, no ping-pong, a local connection.
 
-use crate::connections::{peer_post, world, World};
+use crate::connections::{peer_post, peer_secret, world, World};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -1231,14 +1231,7 @@ async fn an_edit_on_the_other_side_keeps_the_images_embedded_in_the_description(
 async fn a_sync_message_jira_would_refuse_or_with_a_forged_issue_is_refused_and_changes_nothing() {
     let w = world().await;
     let uid = connect_remote(&w).await;
-    let secret = w
-        .app
-        .state
-        .connections
-        .peer_secret(&uid)
-        .await
-        .unwrap()
-        .unwrap();
+    let secret = peer_secret(&w, &uid).await;
     let path = format!("/peer/connections/{uid}/sync");
     // A message from alpha's side (correctly signed) about TEST-1, seq 1.
     let message = |description: Value, comment: Value| {

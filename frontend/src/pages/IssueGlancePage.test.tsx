@@ -8,6 +8,23 @@ import { pick } from '../test/select';
 const renderGlance = () => renderPage('issue-glance', { issueKey: 'TEST-1' });
 const notSynced: IssueStatus = { issueKey: 'TEST-1', syncs: [], connections: [{ id: 'c1', name: 'alpha_to_beta' }] };
 
+/** TEST-1 synchronized over alpha_to_beta with twin BETA-7 at `twinUrl`, last synced at `lastSync`. */
+function synchronizedWith(twinUrl: string, lastSync: Date): IssueStatus {
+  return {
+    ...notSynced,
+    syncs: [
+      {
+        connectionId: 'c1',
+        connectionName: 'alpha_to_beta',
+        status: 'synchronized',
+        twinKey: 'BETA-7',
+        twinUrl,
+        lastSync: lastSync.toISOString(),
+      },
+    ],
+  };
+}
+
 describe('issue glance', () => {
   it('offers Exalate for an issue that is not synced, then shows the sync', async () => {
     let status = notSynced;
@@ -51,19 +68,10 @@ describe('issue glance', () => {
 
   it('shows a synchronized issue with its twin and last sync', async () => {
     fakeServer({
-      'GET /api/issues/TEST-1/status': {
-        ...notSynced,
-        syncs: [
-          {
-            connectionId: 'c1',
-            connectionName: 'alpha_to_beta',
-            status: 'synchronized',
-            twinKey: 'BETA-7',
-            twinUrl: 'https://beta.atlassian.net/browse/BETA-7',
-            lastSync: new Date(Date.now() - 2 * 3600_000).toISOString(),
-          },
-        ],
-      },
+      'GET /api/issues/TEST-1/status': synchronizedWith(
+        'https://beta.atlassian.net/browse/BETA-7',
+        new Date(Date.now() - 2 * 3600_000),
+      ),
     });
     renderGlance();
     expect(await screen.findByText('Synchronized')).toBeInTheDocument();
@@ -77,19 +85,7 @@ describe('issue glance', () => {
 
   it('shows a twin address that is not a web page as text, never as a link', async () => {
     fakeServer({
-      'GET /api/issues/TEST-1/status': {
-        ...notSynced,
-        syncs: [
-          {
-            connectionId: 'c1',
-            connectionName: 'alpha_to_beta',
-            status: 'synchronized',
-            twinKey: 'BETA-7',
-            twinUrl: 'javascript:alert(document.cookie)',
-            lastSync: new Date().toISOString(),
-          },
-        ],
-      },
+      'GET /api/issues/TEST-1/status': synchronizedWith('javascript:alert(document.cookie)', new Date()),
     });
     renderGlance();
     expect(await screen.findByText('Twin: BETA-7')).toBeInTheDocument();

@@ -27,6 +27,11 @@ pub(crate) async fn jira(
     (s, resp.json().await.unwrap_or(Value::Null))
 }
 
+/// `GET /rest/api/3/issue/{key}` on `site`: the status and the issue.
+async fn get_issue(w: &World, site: &str, key: &str) -> (u16, Value) {
+    jira(w, site, "GET", &format!("/rest/api/3/issue/{key}"), None).await
+}
+
 /// Waits until `jql` on `site` finds an issue for which `pred` holds; returns it.
 pub(crate) async fn eventually(
     w: &World,
@@ -813,14 +818,7 @@ async fn deleting_an_issue_tells_its_twin_at_once_and_the_twin_stays() {
     assert_eq!(s, 204);
     // Beta's panel turns Not synced without anyone touching the twin, which stays.
     wait_panel(&w, &beta, &twin_key, "not_synced").await;
-    let (s, twin) = jira(
-        &w,
-        &w.beta,
-        "GET",
-        &format!("/rest/api/3/issue/{twin_key}"),
-        None,
-    )
-    .await;
+    let (s, twin) = get_issue(&w, &w.beta, &twin_key).await;
     assert_eq!(s, 200);
     assert_eq!(
         twin["fields"]["summary"],
@@ -884,14 +882,7 @@ async fn a_deletion_whose_webhook_was_lost_is_found_by_the_sweep() {
     let (s, _) = jira(&w, &w.alpha, "DELETE", "/rest/api/3/issue/TEST-2", None).await;
     assert_eq!(s, 204);
     wait_panel(&w, &beta, &twin_key, "not_synced").await;
-    let (s, _) = jira(
-        &w,
-        &w.beta,
-        "GET",
-        &format!("/rest/api/3/issue/{twin_key}"),
-        None,
-    )
-    .await;
+    let (s, _) = get_issue(&w, &w.beta, &twin_key).await;
     assert_eq!(s, 200, "the twin stays");
     w.emu.stop().await;
 }
@@ -1148,14 +1139,7 @@ async fn deleting_a_connection_stops_sync_and_leaves_both_issues_as_they_are() {
     // Nothing queued for a connection that no longer exists, and both issues are still there.
     let (_, q) = w.api("GET", "/api/sync/queue", &alpha, None).await;
     assert_eq!(q["outgoing"].as_array().map(Vec::len), Some(0), "{q}");
-    let (s, _) = jira(
-        &w,
-        &w.beta,
-        "GET",
-        &format!("/rest/api/3/issue/{twin_key}"),
-        None,
-    )
-    .await;
+    let (s, _) = get_issue(&w, &w.beta, &twin_key).await;
     assert_eq!(s, 200);
     w.emu.stop().await;
 }
@@ -1215,14 +1199,7 @@ async fn an_edit_on_the_other_side_keeps_the_images_embedded_in_the_description(
     // Nothing comes back to beta from alpha's kept image.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_quiet(&w).await;
-    let (_, twin) = jira(
-        &w,
-        &w.beta,
-        "GET",
-        &format!("/rest/api/3/issue/{twin_key}"),
-        None,
-    )
-    .await;
+    let (_, twin) = get_issue(&w, &w.beta, &twin_key).await;
     assert_eq!(twin["fields"]["description"], edited);
     w.emu.stop().await;
 }

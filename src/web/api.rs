@@ -440,16 +440,33 @@ async fn verify_peer(
     uid: &str,
     body: &[u8],
 ) -> Result<(), ApiError> {
+    let secret = known_peer(state, uid).await?;
+    verify_peer_with(state, req, &secret, body).await
+}
+
+/// The secret of connection `uid`, or 401 for a connection this node does not have.
+async fn known_peer(state: &AppState, uid: &str) -> Result<Vec<u8>, ApiError> {
+    state.connections.peer_secret(uid).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "peer_signature",
+            "Unknown connection.",
+        )
+    })
+}
+
+/// Checks a peer request's signature with its connection's secret, its time window and its nonce.
+async fn verify_peer_with(
+    state: &AppState,
+    req: &HttpRequest,
+    secret: &[u8],
+    body: &[u8],
+) -> Result<(), ApiError> {
     let refused = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "peer_signature", m.to_owned());
-    let secret = state
-        .connections
-        .peer_secret(uid)
-        .await?
-        .ok_or_else(|| refused("Unknown connection."))?;
     let h = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
     let window = state.settings.peer.timestamp_window_secs;
     peer::verify(
-        &secret,
+        secret,
         &peer::Signed {
             method: req.method().as_str(),
             path: req.path(),
@@ -497,13 +514,7 @@ async fn peer_sync(
 ) -> Result<HttpResponse, ApiError> {
     // A message carries the comments, so it may be far larger than any other request;
     // the larger limit applies only to a connection that exists (its signature is checked next).
-    if state.connections.peer_secret(&uid).await?.is_none() {
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "peer_signature",
-            "Unknown connection.",
-        ));
-    }
+    let secret = known_peer(&state, &uid).await?;
     let body = payload
         .to_bytes_limited(state.settings.peer.max_message_bytes)
         .await
@@ -515,7 +526,7 @@ async fn peer_sync(
             )
         })?
         .map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?;
-    verify_peer(&state, &req, &uid, &body).await?;
+    verify_peer_with(&state, &req, &secret, &body).await?;
     let msg: crate::sync::SyncMessage = serde_json::from_slice(&body)
         .map_err(|_| ApiError::bad_request("malformed_json", "The body is not a sync message."))?;
     let raw = String::from_utf8_lossy(&body);

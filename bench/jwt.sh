@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # JWT benchmark: our release build on SQLite with TENANTS installed tenants (signed installs, timed),
 # wrk on a JWT-verified module page with tokens of all tenants, then the official Node framework
-# (shared/bench/ace/run.sh) with the same wrk settings in the same run.
+# (bench/ace/run.sh) with the same wrk settings in the same run.
 #
 #   bash bench/jwt.sh            # from the project root
 # Knobs: TENANTS=10000 THREADS=2 CONNS=32 DURATION=10s RUNS=3 WARMUP=5s PORT=38180 SKIP_ACE=1
@@ -88,9 +88,9 @@ E_P99=$(cut -f3 "$RES/exalate-jwt-runs.tsv" | median)
 ACE_LINE="ace skipped (SKIP_ACE=1)"
 A_RPS=""; A_P99=""; A_RSS=""
 if [ "${SKIP_ACE:-0}" != 1 ]; then
-  log "running the ACE baseline (shared/bench/ace/run.sh) with the same wrk settings"
+  log "running the ACE baseline (bench/ace/run.sh) with the same wrk settings"
   THREADS="$THREADS" CONNS="$CONNS" DURATION="$DURATION" RUNS="$RUNS" WARMUP="$WARMUP" \
-    bash "$ROOT/../shared/bench/ace/run.sh" | tee "$RES/ace-summary.txt"
+    bash "$ROOT/bench/ace/run.sh" | tee "$RES/ace-summary.txt"
   ACE_LINE=$(grep '^ace_jwt_rps=' "$RES/ace-summary.txt" | tail -1)
   A_RPS=$(sed -n 's/^ace_jwt_rps=\([0-9.]*\).*/\1/p' <<<"$ACE_LINE")
   A_P99=$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$ACE_LINE")

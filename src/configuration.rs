@@ -34,6 +34,8 @@ pub struct SyncSettings {
 pub struct ConnectionSettings {
     pub invitation_ttl_secs: i64,
     pub redirect_ttl_secs: i64,
+    pub accept_retry_secs: i64,
+    pub max_code_guesses_per_minute: u32,
     pub admin_check_cache_secs: u64,
 }
 
@@ -41,10 +43,14 @@ pub struct ConnectionSettings {
 pub struct PeerSettings {
     pub allowed_hosts: Vec<String>,
     pub allow_http: bool,
+    /// Whether other nodes may be on loopback or private addresses (tests and labs only).
+    pub allow_private_networks: bool,
     pub timeout_ms: u64,
     pub timestamp_window_secs: i64,
     /// Largest sync message accepted from the other side (it carries the comments).
     pub max_message_bytes: usize,
+    /// Bodies of one connection read at once (each up to `max_message_bytes`).
+    pub max_inflight_bodies: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

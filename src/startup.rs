@@ -83,18 +83,22 @@ impl Application {
             settings.base_url(),
         )?;
         let jira = JiraClients::new(&settings.jira, &settings.connect.app_key, allowlist);
+        let self_token = hex::encode(secrets.derive(b"peer-self-token"));
         let connections = ConnectionService {
             db: db.clone(),
             secrets,
             tenants: tenants.clone(),
             jira: jira.clone(),
             admin: AdminChecks::new(settings.connections.admin_check_cache_secs),
-            peer: PeerClient::new(&settings.peer, settings.base_url()),
+            peer: PeerClient::new(&settings.peer, settings.base_url()).with_self_token(self_token),
             app_key: settings.connect.app_key.clone(),
             base_url: settings.base_url().to_owned(),
             invitation_ttl_secs: settings.connections.invitation_ttl_secs,
             redirect_ttl_secs: settings.connections.redirect_ttl_secs,
+            accept_retry_secs: settings.connections.accept_retry_secs,
             peer_window_secs: settings.peer.timestamp_window_secs,
+            allow_http_links: settings.jira.allow_http,
+            titles: Default::default(),
         };
         let sync = crate::sync::SyncService {
             db: db.clone(),
@@ -136,6 +140,12 @@ impl Application {
             jira,
             connections,
             sync,
+            guesses: crate::web::guesses::CodeGuesses::new(
+                settings.connections.max_code_guesses_per_minute,
+            ),
+            peer_inflight: crate::web::peer_api::PeerInflight::new(
+                settings.peer.max_inflight_bodies,
+            ),
             settings: Arc::new(settings),
         };
         let addr = listener
@@ -147,12 +157,16 @@ impl Application {
             n => n,
         };
         let data = web::Data::new(state.clone());
+        let settings_for_headers = state.settings.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(app_web::security_headers::headers(&settings_for_headers))
                 // Trailing slashes are insignificant in Connect's canonical path, so routing
                 // ignores them too.
                 .wrap(actix_web::middleware::NormalizePath::trim())
-                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(tracing_actix_web::TracingLogger::<
+                    app_web::request_log::RedactedRequestSpan,
+                >::new())
                 .app_data(data.clone())
                 .app_data(app_web::error::json_config(body_limit))
                 .app_data(app_web::error::payload_config(body_limit))

@@ -21,6 +21,8 @@ pub struct AppState {
     pub jira: JiraClients,
     pub connections: ConnectionService,
     pub sync: crate::sync::SyncService,
+    pub guesses: crate::web::guesses::CodeGuesses,
+    pub peer_inflight: crate::web::peer_api::PeerInflight,
 }
 
 impl AppState {

@@ -1,6 +1,6 @@
 //! Atlassian Document Format (the rich text of Jira's REST v3) checked against Atlassian's own
-//! schema (`adf.schema.json`, copied from `shared/reference/`: npm @atlaskit/adf-schema, full
-//! profile). Jira refuses a document that fails it; the app refuses one from the other side
+//! schema (`adf.schema.json`: npm @atlaskit/adf-schema 57.7.22, full profile; its source is in
+//! `reference/README.md`). Jira refuses a document that fails it; the app refuses one from the other side
 //! before it gets near Jira.
 
 use serde_json::Value;

@@ -1,4 +1,5 @@
-//! Atlassian's own canonical-request conformance suite (`shared/reference/jwt-signed-urls.json`):
+//! Atlassian's own canonical-request conformance suite (`reference/jwt-signed-urls.json` at the
+//! repository's top; its source is in `reference/README.md`):
 //! for every case our canonical request of `signedUrl` equals `canonicalUrl`, the token's qsh is
 //! the SHA-256 of it, and the token verifies with the suite's secret (its 2014 `exp` is ignored).
 
@@ -21,15 +22,13 @@ struct Case {
     signed_url: String,
 }
 
-fn shared_dir() -> PathBuf {
-    std::env::var_os("EXALATE_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+fn reference_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../reference")
 }
 
 #[test]
 fn every_case_of_the_reference_suite() {
-    let path = shared_dir().join("reference/jwt-signed-urls.json");
+    let path = reference_dir().join("jwt-signed-urls.json");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let suite: Suite = serde_json::from_str(&text).expect("suite parses");

@@ -8,6 +8,8 @@ mod m20261125_000003_create_sync;
 mod m20261125_000004_create_comment_links;
 mod m20261125_000005_create_attachment_links;
 mod m20261125_000006_add_synced_issue_glance;
+mod m20261202_000007_add_connection_remote_site_name;
+mod m20261202_000008_add_invitation_acceptor_proof;
 
 pub struct Migrator;
 
@@ -21,6 +23,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_create_comment_links::Migration),
             Box::new(m20261125_000005_create_attachment_links::Migration),
             Box::new(m20261125_000006_add_synced_issue_glance::Migration),
+            Box::new(m20261202_000007_add_connection_remote_site_name::Migration),
+            Box::new(m20261202_000008_add_invitation_acceptor_proof::Migration),
         ]
     }
 }

@@ -3,8 +3,10 @@
 //! admin check on every site involved, and the lifecycle Pending → Active ⇄ Deactivated.
 
 pub mod admin_check;
+mod handshake;
 pub mod invitations;
 pub mod peer;
+pub mod site_titles;
 
 use crate::entities::{connections, invitations as inv};
 use crate::jira::{JiraClients, JiraError};
@@ -13,8 +15,7 @@ use crate::tenants::{Tenant, TenantError, TenantState, TenantStore};
 use admin_check::AdminChecks;
 use chrono::Utc;
 use invitations::InvitationCode;
-use peer::{AcceptRequest, AcceptResponse, EndInfo, PeerClient, PeerError};
-use sea_orm::sea_query::Expr;
+use peer::{EndInfo, PeerClient, PeerError};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder,
@@ -50,6 +51,15 @@ pub enum ConnectionError {
     WrongSite(String),
     #[error("This invitation was created on this site. To connect two projects of this site, initiate a local connection instead.")]
     OwnInvitation,
+    #[error("This invitation code was already used. Ask the other admin for a new one.")]
+    AlreadyAccepted,
+    #[error("The other Exalate node answered with a connection id that is already in use here. Ask its admin to start a new connection.")]
+    UidClash,
+    /// (The address itself is not repeated: it is another organisation's text.)
+    #[error(
+        "The other Exalate node gave an address that is not a web address. Nothing was changed."
+    )]
+    UntrustedAddress,
     #[error("There is no such connection.")]
     NotFound,
     #[error("The connection is not active.")]
@@ -85,6 +95,9 @@ impl ConnectionError {
             ConnectionError::InvitationExpired => "invitation_expired",
             ConnectionError::WrongSite(_) => "invitation_other_site",
             ConnectionError::OwnInvitation => "own_invitation",
+            ConnectionError::AlreadyAccepted => "invitation_used",
+            ConnectionError::UidClash => "connection_uid_clash",
+            ConnectionError::UntrustedAddress => "invalid_peer_address",
             ConnectionError::NotFound => "connection_not_found",
             ConnectionError::NotActive => "connection_not_active",
             ConnectionError::IssueNotFound(..) => "issue_not_found",
@@ -97,6 +110,14 @@ impl ConnectionError {
 }
 
 type Result<T> = std::result::Result<T, ConnectionError>;
+
+/// One end of a connection that a verified peer request may act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerEnd {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub is_local: bool,
+}
 
 /// A connection as the admin console shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -180,11 +201,16 @@ pub struct ConnectionService {
     pub jira: JiraClients,
     pub admin: AdminChecks,
     pub peer: PeerClient,
+    pub titles: site_titles::SiteTitles,
     pub app_key: String,
     pub base_url: String,
     pub invitation_ttl_secs: i64,
     pub redirect_ttl_secs: i64,
+    /// How long after a code's first use its acceptor may retry (with its proof).
+    pub accept_retry_secs: i64,
     pub peer_window_secs: i64,
+    /// Whether addresses other nodes give may be plain http (`jira.allow_http`: the emulator).
+    pub allow_http_links: bool,
 }
 
 /// A short, readable name for a site: the first label of its host (`acme` for
@@ -201,6 +227,12 @@ pub fn site_name(url: &str) -> String {
         },
         None => url.to_owned(),
     }
+}
+
+/// `alpha_to_beta`: the two sites' titles, as Exalate names a connection.
+fn connection_name(from: &str, to: &str) -> String {
+    let part = |s: &str| s.split_whitespace().collect::<Vec<_>>().join("_");
+    format!("{}_to_{}", part(from), part(to))
 }
 
 fn normalise_url(raw: &str) -> String {
@@ -224,15 +256,15 @@ impl ConnectionService {
         }
     }
 
-    fn end_info(
+    async fn end_info(
         &self,
-        t: &Tenant,
+        t: &Arc<Tenant>,
         project_key: Option<&str>,
         project_name: Option<&str>,
     ) -> EndInfo {
         EndInfo {
             site_url: t.base_url.clone(),
-            site_name: site_name(&t.base_url),
+            site_name: self.titles.title(&self.jira, t).await,
             exalate_url: self.exalate_url(t),
             project_key: project_key.map(str::to_owned),
             project_name: project_name.map(str::to_owned),
@@ -291,6 +323,7 @@ impl ConnectionService {
                         }
                         other => other.into(),
                     })?;
+                let found = self.foreign_discovery(found)?;
                 return Ok(self.classify(t, found.site_url, found.site_name));
             }
         }
@@ -306,16 +339,36 @@ impl ConnectionService {
                 .as_deref()
                 .is_some_and(|d| same_site(&site, d))
         {
-            return Ok(self.classify(t, t.base_url.clone(), site_name(&t.base_url)));
+            let title = self.titles.title(&self.jira, t).await;
+            return Ok(self.classify(t, t.base_url.clone(), title));
         }
         // Another site: ask our own node's discovery (the same protocol other nodes answer).
         match self.peer.discover(&self.base_url, &[("site", &site)]).await {
-            Ok(found) => Ok(self.classify(t, found.site_url, found.site_name)),
+            Ok(found) => {
+                let found = self.foreign_discovery(found)?;
+                Ok(self.classify(t, found.site_url, found.site_name))
+            }
             Err(PeerError::Remote { status: 404, .. }) => {
                 Err(ConnectionError::UnknownDestination(site))
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// A discovery answer is checked like everything another node says about itself.
+    fn foreign_discovery(&self, found: peer::DiscoverResponse) -> Result<peer::DiscoverResponse> {
+        let end = self.foreign_end(&EndInfo {
+            site_url: found.site_url,
+            site_name: found.site_name,
+            exalate_url: found.exalate_url,
+            project_key: None,
+            project_name: None,
+        })?;
+        Ok(peer::DiscoverResponse {
+            site_url: end.site_url,
+            site_name: end.site_name,
+            exalate_url: end.exalate_url,
+        })
     }
 
     fn classify(&self, t: &Tenant, site_url: String, name: String) -> Discovered {
@@ -344,8 +397,15 @@ impl ConnectionService {
             (Some(s), None) => q.filter(tn::Column::BaseUrl.eq(normalise_url(s))),
             _ => return Ok(None),
         };
-        Ok(q.one(&self.db).await?.map(|m| peer::DiscoverResponse {
-            site_name: site_name(&m.base_url),
+        let Some(m) = q.one(&self.db).await? else {
+            return Ok(None);
+        };
+        let site_name = match self.tenants.get(&m.client_key).await? {
+            Some(t) => self.titles.title(&self.jira, &t).await,
+            None => site_name(&m.base_url),
+        };
+        Ok(Some(peer::DiscoverResponse {
+            site_name,
             exalate_url: format!("{}/e/{}", self.base_url, m.public_id),
             site_url: m.base_url,
         }))
@@ -416,6 +476,7 @@ impl ConnectionService {
             let mut m =
                 self.new_connection(t, format!("{local_key}_to_{remote_key}"), "active", "local");
             m.is_local = Set(true);
+            m.remote_site_name = Set(Some(self.titles.title(&self.jira, t).await));
             m.local_project_key = Set(Some(local_key));
             m.local_project_name = Set(Some(local_name));
             m.remote_project_key = Set(Some(remote_key));
@@ -428,6 +489,7 @@ impl ConnectionService {
                 m.peer_secret_enc = Set(Some(self.secrets.encrypt(uid, secret.as_bytes())));
             }
             let saved = self.insert_connection(m).await?;
+            tracing::info!(site = %t.base_url, connection = %saved.name, "local connection created");
             return Ok(Initiated {
                 connection: (&saved).into(),
                 redirect_url: None,
@@ -438,9 +500,10 @@ impl ConnectionService {
             .as_ref()
             .map(|d| d.destination_name.clone())
             .unwrap_or_else(|| "invited".into());
+        let own_title = self.titles.title(&self.jira, t).await;
         let mut m = self.new_connection(
             t,
-            format!("{}_to_{}", site_name(&t.base_url), remote_label),
+            connection_name(&own_title, &remote_label),
             "pending",
             "initiator",
         );
@@ -449,6 +512,7 @@ impl ConnectionService {
         m.remote_site_url = Set(destination.as_ref().map(|d| d.destination_url.clone()));
         m.peer_secret_enc = Set(None);
         let saved = self.insert_connection(m).await?;
+        tracing::info!(site = %t.base_url, connection = %saved.name, "connection initiated (pending)");
         let code = InvitationCode::generate(&self.base_url);
         let (kind, ttl) = match (&destination, req.admin_access) {
             (Some(_), true) => ("redirect", self.redirect_ttl_secs),
@@ -485,231 +549,6 @@ impl ConnectionService {
             redirect_url,
             invitation_code,
         })
-    }
-
-    // ------------------------------------------------------------------ initiator side (peer API)
-
-    async fn find_invitation(
-        &self,
-        code: &str,
-    ) -> Result<(inv::Model, connections::Model, Arc<Tenant>)> {
-        let code = InvitationCode::parse(code).ok_or(ConnectionError::InvitationInvalid)?;
-        let invitation = inv::Entity::find()
-            .filter(inv::Column::CodeHash.eq(code.hash()))
-            .one(&self.db)
-            .await?
-            .ok_or(ConnectionError::InvitationInvalid)?;
-        let conn = connections::Entity::find_by_id(invitation.connection_id)
-            .one(&self.db)
-            .await?
-            .ok_or(ConnectionError::InvitationInvalid)?;
-        let tenant = self
-            .tenant_by_id(conn.tenant_id)
-            .await?
-            .ok_or(ConnectionError::InvitationInvalid)?;
-        Ok((invitation, conn, tenant))
-    }
-
-    async fn tenant_by_id(&self, id: i64) -> Result<Option<Arc<Tenant>>> {
-        let row = crate::entities::tenants::Entity::find_by_id(id)
-            .one(&self.db)
-            .await?;
-        match row {
-            Some(r) if r.state == TenantState::Enabled.as_str() => {
-                Ok(self.tenants.get(&r.client_key).await?)
-            }
-            _ => Ok(None),
-        }
-    }
-
-    /// `POST /peer/invitations/inspect`: who invited, without using the code up.
-    pub async fn peer_inspect(&self, code: &str) -> Result<peer::InspectResponse> {
-        let (invitation, conn, tenant) = self.find_invitation(code).await?;
-        if invitation.used_at.is_some() {
-            return Err(ConnectionError::InvitationUsed);
-        }
-        if invitation.expires_at < Utc::now().fixed_offset() {
-            return Err(ConnectionError::InvitationExpired);
-        }
-        Ok(peer::InspectResponse {
-            initiator: self.end_info(
-                &tenant,
-                conn.local_project_key.as_deref(),
-                conn.local_project_name.as_deref(),
-            ),
-            expected_site_url: conn.remote_site_url.clone(),
-            expires_at: invitation.expires_at.to_rfc3339(),
-        })
-    }
-
-    /// `POST /peer/invitations/accept`: uses the code up (once, atomically), activates this end
-    /// and hands the acceptor the connection secret. A retry by the same acceptor gets the same
-    /// answer, so a lost response does not strand the connection.
-    pub async fn peer_accept(&self, req: &AcceptRequest) -> Result<AcceptResponse> {
-        let (invitation, conn, tenant) = self.find_invitation(&req.code).await?;
-        if let Some(expected) = &conn.remote_site_url {
-            if !same_site(expected, &req.acceptor.site_url) {
-                return Err(ConnectionError::WrongSite(expected.clone()));
-            }
-        }
-        if same_site(&req.acceptor.site_url, &tenant.base_url) {
-            return Err(ConnectionError::OwnInvitation);
-        }
-        let now = Utc::now().fixed_offset();
-        match &invitation.used_at {
-            Some(_) if invitation.used_by.as_deref() == Some(req.acceptor.exalate_url.as_str()) => {
-            }
-            Some(_) => return Err(ConnectionError::InvitationUsed),
-            None => {
-                if invitation.expires_at < now {
-                    return Err(ConnectionError::InvitationExpired);
-                }
-                let claimed = inv::Entity::update_many()
-                    .col_expr(inv::Column::UsedAt, Expr::value(now))
-                    .col_expr(
-                        inv::Column::UsedBy,
-                        Expr::value(req.acceptor.exalate_url.clone()),
-                    )
-                    .filter(inv::Column::Id.eq(invitation.id))
-                    .filter(inv::Column::UsedAt.is_null())
-                    .exec(&self.db)
-                    .await?;
-                if claimed.rows_affected != 1 {
-                    return Err(ConnectionError::InvitationUsed);
-                }
-            }
-        }
-        let conn = connections::Entity::find_by_id(conn.id)
-            .one(&self.db)
-            .await?
-            .ok_or(ConnectionError::InvitationInvalid)?;
-        let secret = match &conn.peer_secret_enc {
-            Some(enc) => {
-                String::from_utf8_lossy(self.secrets.decrypt(&conn.uid, enc)?.expose()).into_owned()
-            }
-            None => {
-                let s = InvitationCode::generate("").secret;
-                let mut m: connections::ActiveModel = conn.clone().into();
-                m.peer_secret_enc = Set(Some(self.secrets.encrypt(&conn.uid, s.as_bytes())));
-                m.status = Set("active".into());
-                m.name = Set(format!(
-                    "{}_to_{}",
-                    site_name(&tenant.base_url),
-                    req.acceptor.site_name
-                ));
-                m.remote_site_url = Set(Some(req.acceptor.site_url.clone()));
-                m.remote_exalate_url = Set(Some(req.acceptor.exalate_url.clone()));
-                m.remote_project_key = Set(req.acceptor.project_key.clone());
-                m.remote_project_name = Set(req.acceptor.project_name.clone());
-                m.updated_at = Set(now);
-                m.last_activity_at = Set(Some(now));
-                m.update(&self.db).await?;
-                s
-            }
-        };
-        Ok(AcceptResponse {
-            connection_uid: conn.uid.clone(),
-            name: format!(
-                "{}_to_{}",
-                req.acceptor.site_name,
-                site_name(&tenant.base_url)
-            ),
-            secret,
-            initiator: self.end_info(
-                &tenant,
-                conn.local_project_key.as_deref(),
-                conn.local_project_name.as_deref(),
-            ),
-        })
-    }
-
-    // ------------------------------------------------------------------ acceptor side
-
-    /// Shows who invited, after checking the signed-in user is an admin of this site.
-    pub async fn inspect(
-        &self,
-        t: &Arc<Tenant>,
-        account: Option<&str>,
-        code: &str,
-    ) -> Result<peer::InspectResponse> {
-        self.require_admin(t, account).await?;
-        let parsed = InvitationCode::parse(code).ok_or(ConnectionError::InvitationInvalid)?;
-        let found = self
-            .peer
-            .inspect(&parsed.node_url, code)
-            .await
-            .map_err(map_remote)?;
-        if same_site(&found.initiator.site_url, &t.base_url) {
-            return Err(ConnectionError::OwnInvitation);
-        }
-        if let Some(expected) = &found.expected_site_url {
-            if !same_site(expected, &t.base_url) {
-                return Err(ConnectionError::WrongSite(expected.clone()));
-            }
-        }
-        Ok(found)
-    }
-
-    /// Accepts an invitation (or the "Yes" redirect) on this site: admin check, project check,
-    /// handshake with the initiating node, then this end is created Active.
-    pub async fn accept(
-        &self,
-        t: &Arc<Tenant>,
-        account: Option<&str>,
-        code: &str,
-        project_key: &str,
-    ) -> Result<ConnectionView> {
-        self.require_admin(t, account).await?;
-        let parsed = InvitationCode::parse(code).ok_or(ConnectionError::InvitationInvalid)?;
-        let project_name = self.project_name(t, project_key).await?;
-        let project_key = project_key.trim().to_owned();
-        let resp = self
-            .peer
-            .accept(
-                &parsed.node_url,
-                &AcceptRequest {
-                    code: code.trim().to_owned(),
-                    acceptor: self.end_info(t, Some(&project_key), Some(&project_name)),
-                },
-            )
-            .await
-            .map_err(map_remote)?;
-        // The same acceptor retrying gets the existing end back.
-        if let Some(existing) = connections::Entity::find()
-            .filter(connections::Column::TenantId.eq(t.id))
-            .filter(connections::Column::Uid.eq(resp.connection_uid.clone()))
-            .one(&self.db)
-            .await?
-        {
-            return Ok((&existing).into());
-        }
-        let now = Utc::now().fixed_offset();
-        let m = connections::ActiveModel {
-            uid: Set(resp.connection_uid.clone()),
-            tenant_id: Set(t.id),
-            name: Set(resp.name.clone()),
-            mode: Set("basic".into()),
-            role: Set("acceptor".into()),
-            status: Set("active".into()),
-            local_project_key: Set(Some(project_key)),
-            local_project_name: Set(Some(project_name)),
-            remote_project_key: Set(resp.initiator.project_key.clone()),
-            remote_project_name: Set(resp.initiator.project_name.clone()),
-            remote_site_url: Set(Some(resp.initiator.site_url.clone())),
-            remote_exalate_url: Set(Some(resp.initiator.exalate_url.clone())),
-            is_local: Set(false),
-            peer_secret_enc: Set(Some(
-                self.secrets
-                    .encrypt(&resp.connection_uid, resp.secret.as_bytes()),
-            )),
-            issues_in_sync: Set(0),
-            last_activity_at: Set(Some(now)),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        };
-        let saved = self.insert_connection(m).await?;
-        Ok((&saved).into())
     }
 
     // ------------------------------------------------------------------ console
@@ -758,6 +597,7 @@ impl ConnectionService {
         m.error_reason = Set(error);
         m.updated_at = Set(Utc::now().fixed_offset());
         let saved = m.update(&self.db).await?;
+        tracing::info!(site = %t.base_url, connection = %saved.name, status, "connection status changed");
         Ok((&saved).into())
     }
 
@@ -774,6 +614,7 @@ impl ConnectionService {
         connections::Entity::delete_by_id(conn.id)
             .exec(&self.db)
             .await?;
+        tracing::info!(site = %t.base_url, connection = %conn.name, "connection deleted");
         Ok(())
     }
 
@@ -804,13 +645,16 @@ impl ConnectionService {
         }
     }
 
-    /// `POST /peer/connections/{uid}/status`, already signature-checked by the caller.
-    pub async fn peer_status(&self, uid: &str, status: &str) -> Result<()> {
-        let rows = connections::Entity::find()
-            .filter(connections::Column::Uid.eq(uid))
-            .all(&self.db)
-            .await?;
-        for conn in rows.into_iter().filter(|c| !c.is_local) {
+    /// `POST /peer/connections/{uid}/status`, already signature-checked by the caller: changes
+    /// only the ends whose secret signed it (`ends`, from [`ConnectionService::peer_ends`]).
+    pub async fn peer_status(&self, ends: &[PeerEnd], status: &str) -> Result<()> {
+        for end in ends.iter().filter(|e| !e.is_local) {
+            let Some(conn) = connections::Entity::find_by_id(end.id)
+                .one(&self.db)
+                .await?
+            else {
+                continue;
+            };
             let mut m: connections::ActiveModel = conn.into();
             match status {
                 "active" => {
@@ -833,17 +677,31 @@ impl ConnectionService {
         Ok(())
     }
 
-    /// The decrypted secret of a connection end, for verifying its peer's messages.
-    pub async fn peer_secret(&self, uid: &str) -> Result<Option<Vec<u8>>> {
-        let row = connections::Entity::find()
+    /// The ends of connection `uid` that this node holds, with their decrypted secrets. A uid
+    /// may be held twice (both sites on this node, one secret); anything a peer request may do
+    /// is limited to the ends whose secret verifies its signature.
+    pub async fn peer_ends(&self, uid: &str) -> Result<Vec<(PeerEnd, Vec<u8>)>> {
+        let rows = connections::Entity::find()
             .filter(connections::Column::Uid.eq(uid))
             .filter(connections::Column::PeerSecretEnc.is_not_null())
-            .one(&self.db)
+            .all(&self.db)
             .await?;
-        match row.and_then(|r| r.peer_secret_enc.map(|e| (r.uid, e))) {
-            Some((uid, enc)) => Ok(Some(self.secrets.decrypt(&uid, &enc)?.expose().to_vec())),
-            None => Ok(None),
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let Some(enc) = &r.peer_secret_enc else {
+                continue;
+            };
+            let secret = self.secrets.decrypt(&r.uid, enc)?.expose().to_vec();
+            out.push((
+                PeerEnd {
+                    id: r.id,
+                    tenant_id: r.tenant_id,
+                    is_local: r.is_local,
+                },
+                secret,
+            ));
         }
+        Ok(out)
     }
 
     /// The first-issue step after "Connection established": checks the issue exists in the
@@ -880,6 +738,10 @@ impl ConnectionService {
         {
             Ok(_) => Ok(serde_json::json!({
                 "issueKey": key,
+                "issueUrl": format!(
+                    "{}/browse/{key}",
+                    t.display_url.as_deref().unwrap_or(&t.base_url).trim_end_matches('/')
+                ),
                 "message": format!("{key} is being synchronized. Open it to follow its status in the Exalate panel."),
             })),
             Err(JiraError::NotFound(_)) => Err(ConnectionError::IssueNotFound(key, project_label)),
@@ -891,9 +753,12 @@ impl ConnectionService {
 impl ConnectionService {
     /// The issue panel: which connections this issue's project belongs to, and its sync state
     /// with each.
+    /// `viewer`: who opened the panel; Jira is asked whether they may browse the issue, since
+    /// the app reads it with its own rights.
     pub async fn issue_status(
         &self,
         t: &Arc<Tenant>,
+        viewer: Option<&str>,
         issue_key: &str,
     ) -> Result<serde_json::Value> {
         let key = issue_key.trim().to_ascii_uppercase();
@@ -917,6 +782,21 @@ impl ConnectionService {
             Err(e) => return Err(e.into()),
         };
         let issue_id = issue["id"].as_str().unwrap_or_default().to_owned();
+        let browses = match viewer {
+            Some(who) => client
+                .issue_permissions(
+                    who,
+                    issue_id.parse().unwrap_or_default(),
+                    &["BROWSE_PROJECTS"],
+                )
+                .await?
+                .iter()
+                .any(|p| p == "BROWSE_PROJECTS"),
+            None => false,
+        };
+        if !browses {
+            return Err(ConnectionError::IssueNotFound(key, "this site".into()));
+        }
         let synced = crate::entities::synced_issues::Entity::find()
             .filter(crate::entities::synced_issues::Column::TenantId.eq(t.id))
             .filter(crate::entities::synced_issues::Column::IssueId.eq(issue_id))

@@ -19,6 +19,14 @@ pub const H_CONNECTION: &str = "X-Exalate-Connection";
 pub const H_TIMESTAMP: &str = "X-Exalate-Timestamp";
 pub const H_NONCE: &str = "X-Exalate-Nonce";
 pub const H_SIGNATURE: &str = "X-Exalate-Signature";
+/// SHA-256 (hex) of the body. It is what the signature covers, so a receiver checks the
+/// signature before it reads a byte of the body, then the body against it.
+pub const H_CONTENT_SHA256: &str = "X-Exalate-Content-SHA256";
+/// The sender's Jira site: on a connection whose two ends are on one node, which end is meant.
+pub const H_SENDER_SITE: &str = "X-Exalate-Sender-Site";
+/// Sent only to this node's own address: marks the node's own handshake calls (both sites on one
+/// node), which the limit on invitation-code guesses per source does not count.
+pub const H_SELF: &str = "X-Exalate-Self";
 
 /// One end of a connection as the other node sees it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -59,6 +67,10 @@ pub struct InspectResponse {
 pub struct AcceptRequest {
     pub code: String,
     pub acceptor: EndInfo,
+    /// A value only the acceptor can compute (the same on its retries). The initiator keeps its
+    /// hash with the used code; a used code gets an answer again only with the same proof.
+    #[serde(default)]
+    pub proof: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,14 +119,19 @@ pub enum PeerError {
 
 type HmacSha256 = Hmac<Sha256>;
 
-fn string_to_sign(method: &str, path: &str, timestamp: i64, nonce: &str, body: &[u8]) -> String {
+/// SHA-256 of a body, as the signature and [`H_CONTENT_SHA256`] carry it.
+pub fn body_digest(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}
+
+fn string_to_sign(method: &str, path: &str, timestamp: i64, nonce: &str, digest: &str) -> String {
     format!(
         "{}\n{}\n{}\n{}\n{}",
         method.to_ascii_uppercase(),
         path,
         timestamp,
         nonce,
-        hex::encode(Sha256::digest(body))
+        digest.to_ascii_lowercase()
     )
 }
 
@@ -127,7 +144,7 @@ pub fn sign(
     body: &[u8],
 ) -> String {
     let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(string_to_sign(method, path, timestamp, nonce, body).as_bytes());
+    mac.update(string_to_sign(method, path, timestamp, nonce, &body_digest(body)).as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
 
@@ -143,19 +160,20 @@ pub enum SignatureError {
     Replay,
 }
 
-/// A received peer request, as far as the signature covers it.
+/// A received peer request, as far as the signature covers it: the body by its digest, so the
+/// signature can be checked before the body is read.
 pub struct Signed<'a> {
     pub method: &'a str,
     pub path: &'a str,
     pub timestamp: Option<&'a str>,
     pub nonce: Option<&'a str>,
     pub signature: Option<&'a str>,
-    pub body: &'a [u8],
+    pub body_sha256: &'a str,
 }
 
 /// Checks signature and time window (the nonce is checked by [`remember_nonce`]).
 pub fn verify(secret: &[u8], r: &Signed<'_>, now: i64, window: i64) -> Result<(), SignatureError> {
-    let (method, path, body) = (r.method, r.path, r.body);
+    let (method, path, digest) = (r.method, r.path, r.body_sha256);
     let (Some(ts), Some(nonce), Some(sig)) = (r.timestamp, r.nonce, r.signature) else {
         return Err(SignatureError::Missing);
     };
@@ -165,7 +183,10 @@ pub fn verify(secret: &[u8], r: &Signed<'_>, now: i64, window: i64) -> Result<()
     }
     let sig = hex::decode(sig).map_err(|_| SignatureError::Bad)?;
     let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(string_to_sign(method, path, ts, nonce, body).as_bytes());
+    if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(SignatureError::Missing);
+    }
+    mac.update(string_to_sign(method, path, ts, nonce, digest).as_bytes());
     mac.verify_slice(&sig).map_err(|_| SignatureError::Bad)
 }
 
@@ -196,36 +217,100 @@ pub struct PeerClient {
     http: reqwest::Client,
     allowlist: HostAllowlist,
     own_base_url: String,
+    /// Our own origin (scheme, host, port): always allowed, and only exactly so.
+    own_origin: Option<url::Origin>,
+    /// IP addresses listed exactly in `peer.allowed_hosts` (the only private ones allowed).
+    listed_ips: Vec<std::net::IpAddr>,
+    allow_private_networks: bool,
+    /// See [`H_SELF`]; empty until [`PeerClient::with_self_token`].
+    self_token: String,
 }
 
 impl PeerClient {
     pub fn new(settings: &crate::configuration::PeerSettings, own_base_url: &str) -> Self {
-        let mut hosts = settings.allowed_hosts.clone();
-        if let Ok(u) = url::Url::parse(own_base_url) {
-            if let Some(h) = u.host_str() {
-                hosts.push(h.to_owned());
-            }
-        }
-        let own_is_http = own_base_url.starts_with("http://");
+        let own = url::Url::parse(own_base_url).ok();
+        let own_host = own.as_ref().and_then(|u| u.host_str().map(str::to_owned));
+        let resolver = std::sync::Arc::new(PublicOnlyResolver {
+            allow_private: settings.allow_private_networks,
+            own_host: own_host.clone(),
+        });
         PeerClient {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_millis(settings.timeout_ms))
                 // Attachment streams get an hour in total, but never this long without a byte.
                 .read_timeout(Duration::from_millis(settings.timeout_ms))
                 .redirect(reqwest::redirect::Policy::none())
+                .dns_resolver(resolver)
                 .build()
                 .expect("static reqwest configuration"),
-            allowlist: HostAllowlist::new(&hosts, settings.allow_http || own_is_http),
+            allowlist: HostAllowlist::new(&settings.allowed_hosts, settings.allow_http),
             own_base_url: own_base_url.trim_end_matches('/').to_owned(),
+            own_origin: own.map(|u| u.origin()),
+            listed_ips: settings
+                .allowed_hosts
+                .iter()
+                .filter_map(|h| h.trim().trim_matches(['[', ']']).parse().ok())
+                .collect(),
+            allow_private_networks: settings.allow_private_networks,
+            self_token: String::new(),
         }
     }
 
-    /// Validates a node URL taken from user input or an invitation code.
+    /// A value only this node's replicas know (derived from the encryption key), sent with the
+    /// handshake calls this node makes to itself.
+    pub fn with_self_token(mut self, token: String) -> Self {
+        self.self_token = token;
+        self
+    }
+
+    /// Whether a request's [`H_SELF`] header is this node's own token.
+    pub fn is_self(&self, header: Option<&str>) -> bool {
+        // Compared as digests: timing can tell at most how much of a digest matched.
+        match header {
+            Some(h) if !self.self_token.is_empty() => {
+                Sha256::digest(h.as_bytes()) == Sha256::digest(self.self_token.as_bytes())
+            }
+            _ => false,
+        }
+    }
+
+    /// The [`H_SELF`] header for a call to `node`: only ever to this node itself.
+    fn self_header(&self, node: &str) -> Option<(&'static str, String)> {
+        (node == self.own_base_url && !self.self_token.is_empty())
+            .then(|| (H_SELF, self.self_token.clone()))
+    }
+
+    /// Validates a node URL taken from user input, an invitation code or another node: an origin
+    /// only (no path, query or credentials of anyone's choosing) — our own base URL exactly, or
+    /// an allowed host, where loopback and private addresses need to be listed by address (or
+    /// `peer.allow_private_networks`; names are checked again after DNS resolution).
     pub fn check_node(&self, node: &str) -> Result<String, PeerError> {
-        let u = self
-            .allowlist
-            .check_str(node)
-            .map_err(|e| PeerError::NotAllowed(e.to_string()))?;
+        let node = node.trim().trim_end_matches('/');
+        if node == self.own_base_url {
+            return Ok(self.own_base_url.clone());
+        }
+        let refused = |why: &str| PeerError::NotAllowed(format!("{node}: {why}"));
+        let u = url::Url::parse(node).map_err(|_| refused("not a valid URL"))?;
+        if u.path() != "/" || u.query().is_some() || u.fragment().is_some() {
+            return Err(refused("an Exalate node address has no path or query"));
+        }
+        if self.own_origin.as_ref() == Some(&u.origin()) {
+            return Ok(self.own_base_url.clone());
+        }
+        // Our own host at another port or scheme is not us: it needs to be allowed like any host.
+        self.allowlist
+            .check(&u)
+            .map_err(|e| refused(&e.to_string()))?;
+        let ip = match u.host() {
+            Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+            _ => None,
+        };
+        if let Some(ip) = ip {
+            if is_private(ip) && !self.allow_private_networks && !self.listed_ips.contains(&ip) {
+                return Err(refused("private and loopback addresses are not allowed"));
+            }
+        }
         Ok(u.as_str().trim_end_matches('/').to_owned())
     }
 
@@ -273,14 +358,16 @@ impl PeerClient {
 
     pub async fn inspect(&self, node: &str, code: &str) -> Result<InspectResponse, PeerError> {
         let node = self.check_node(node)?;
-        self.send(
-            self.http
-                .post(format!("{node}/peer/invitations/inspect"))
-                .json(&CodeRequest {
-                    code: code.to_owned(),
-                }),
-        )
-        .await
+        let mut rb = self
+            .http
+            .post(format!("{node}/peer/invitations/inspect"))
+            .json(&CodeRequest {
+                code: code.to_owned(),
+            });
+        if let Some(h) = self.self_header(&node) {
+            rb = rb.header(h.0, h.1);
+        }
+        self.send(rb).await
     }
 
     pub async fn accept(
@@ -289,12 +376,14 @@ impl PeerClient {
         req: &AcceptRequest,
     ) -> Result<AcceptResponse, PeerError> {
         let node = self.check_node(node)?;
-        self.send(
-            self.http
-                .post(format!("{node}/peer/invitations/accept"))
-                .json(req),
-        )
-        .await
+        let mut rb = self
+            .http
+            .post(format!("{node}/peer/invitations/accept"))
+            .json(req);
+        if let Some(h) = self.self_header(&node) {
+            rb = rb.header(h.0, h.1);
+        }
+        self.send(rb).await
     }
 
     /// A signed message about an existing connection.
@@ -328,6 +417,7 @@ impl PeerClient {
         path: &str,
         uid: &str,
         secret: &[u8],
+        sender_site: &str,
     ) -> Result<reqwest::Response, PeerError> {
         let node = self.check_node(node)?;
         let ts = Utc::now().timestamp();
@@ -339,6 +429,8 @@ impl PeerClient {
             .http
             .get(format!("{node}{path}"))
             .timeout(Duration::from_secs(3600))
+            .header(H_CONTENT_SHA256, body_digest(b""))
+            .header(H_SENDER_SITE, sender_site)
             .header(H_CONNECTION, uid)
             .header(H_TIMESTAMP, ts.to_string())
             .header(H_NONCE, nonce)
@@ -378,6 +470,7 @@ impl PeerClient {
         self.send(
             self.http
                 .post(format!("{node}{path}"))
+                .header(H_CONTENT_SHA256, body_digest(body))
                 .header(H_CONNECTION, uid)
                 .header(H_TIMESTAMP, ts.to_string())
                 .header(H_NONCE, nonce)
@@ -386,6 +479,49 @@ impl PeerClient {
                 .body(body.to_vec()),
         )
         .await
+    }
+}
+
+/// Loopback, private, link-local, unique-local and unspecified addresses: what an SSRF aims at.
+pub fn is_private(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64 // 100.64/10, CGNAT
+        }
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00 // fc00::/7
+                || (v6.segments()[0] & 0xffc0) == 0xfe80 // fe80::/10
+                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(v4.into()))
+        }
+    }
+}
+
+/// Resolves peer host names and refuses those that point at private addresses (our own host
+/// excepted), so a public name cannot be aimed at the inside after the allowlist said yes.
+struct PublicOnlyResolver {
+    allow_private: bool,
+    own_host: Option<String>,
+}
+
+impl reqwest::dns::Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow = self.allow_private || self.own_host.as_deref() == Some(name.as_str());
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if !allow && addrs.iter().any(|a| is_private(a.ip())) {
+                return Err(format!("{host} resolves to a private address").into());
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
     }
 }
 
@@ -404,7 +540,7 @@ mod tests {
                 timestamp,
                 nonce: Some(nonce),
                 signature: Some(&sig),
-                body,
+                body_sha256: &body_digest(body),
             };
             verify(secret, &r, now, 300)
         };

@@ -19,6 +19,7 @@ pub struct Model {
     pub remote_project_name: Option<String>,
     pub remote_site_url: Option<String>,
     pub remote_exalate_url: Option<String>,
+    pub remote_site_name: Option<String>,
     pub is_local: bool,
     #[sea_orm(column_type = "Text", nullable)]
     pub peer_secret_enc: Option<String>,

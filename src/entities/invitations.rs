@@ -12,6 +12,7 @@ pub struct Model {
     pub expires_at: DateTimeWithTimeZone,
     pub used_at: Option<DateTimeWithTimeZone>,
     pub used_by: Option<String>,
+    pub acceptor_proof_hash: Option<String>,
     pub created_at: DateTimeWithTimeZone,
 }
 

@@ -438,6 +438,34 @@ impl JiraClient {
     }
 
     /// Whether `account_id` is a Jira administrator of this site (ADMINISTER).
+    /// Which of `permissions` the user holds on the issue `issue_id` (asked of Jira by the app:
+    /// `permissions/check` with the user's accountId), in one call.
+    pub async fn issue_permissions(
+        &self,
+        account_id: &str,
+        issue_id: i64,
+        permissions: &[&str],
+    ) -> Result<Vec<String>, JiraError> {
+        let req = BulkPermissionsRequest {
+            account_id: account_id.to_owned(),
+            global_permissions: Vec::new(),
+            project_permissions: vec![crate::jira::types::BulkProjectPermissions {
+                permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+                projects: Vec::new(),
+                issues: vec![issue_id],
+            }],
+        };
+        let grants: BulkPermissionGrants = self
+            .post_json("/rest/api/3/permissions/check", &req)
+            .await?;
+        Ok(grants
+            .project_permissions
+            .into_iter()
+            .filter(|g| g.issues.contains(&issue_id))
+            .map(|g| g.permission)
+            .collect())
+    }
+
     pub async fn is_admin(&self, account_id: &str) -> Result<bool, JiraError> {
         let grants = self.global_permissions(account_id, &["ADMINISTER"]).await?;
         Ok(grants.global_permissions.iter().any(|p| p == "ADMINISTER"))

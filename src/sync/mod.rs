@@ -6,6 +6,7 @@
 pub mod replica;
 
 use crate::connections::peer::{self, PeerClient};
+use crate::connections::PeerEnd;
 use crate::entities::{connections, sync_inbox, sync_outbox, synced_issues};
 use crate::jira::{JiraClient, JiraClients, JiraError};
 use crate::tenants::crypto::SecretBox;
@@ -29,6 +30,8 @@ pub enum SyncError {
     NoConnection,
     #[error("Issue {0} does not exist or is not in a project of this connection.")]
     IssueNotInConnection(String),
+    #[error("You need the Edit Issues permission on {0} to sync it. Ask a Jira administrator of this project.")]
+    MayNotEdit(String),
     // Both say who failed themselves ("Jira …", "the other Exalate node …", or the other side's
     // own message), so they are shown as they are.
     #[error(transparent)]
@@ -368,11 +371,14 @@ impl SyncService {
     }
 
     /// The Exalate button: starts syncing an issue of one of the connection's projects.
+    /// `on_behalf_of`: the person who pressed Exalate; the app reads issues with its own rights,
+    /// so Jira is asked first whether that person may see and edit this one.
     pub async fn start(
         &self,
         t: &Arc<Tenant>,
         uid: &str,
         issue_key: &str,
+        on_behalf_of: Option<&str>,
     ) -> Result<synced_issues::Model> {
         let conn = self.active_end(t, uid).await?;
         let key = issue_key.trim().to_ascii_uppercase();
@@ -390,6 +396,20 @@ impl SyncService {
             Err(e) => return Err(e),
         };
         let issue_id = snap.issue["id"].as_str().unwrap_or_default().to_owned();
+        if let Some(account) = on_behalf_of {
+            let client = self.jira.for_tenant(t.clone())?;
+            let id: i64 = issue_id.parse().unwrap_or_default();
+            let held = client
+                .issue_permissions(account, id, &["BROWSE_PROJECTS", "EDIT_ISSUES"])
+                .await?;
+            // Someone who cannot see the issue learns nothing about it, not even that it exists.
+            if !held.iter().any(|p| p == "BROWSE_PROJECTS") {
+                return Err(SyncError::IssueNotInConnection(key));
+            }
+            if !held.iter().any(|p| p == "EDIT_ISSUES") {
+                return Err(SyncError::MayNotEdit(key));
+            }
+        }
         let existing = self.row(t.id, uid, &issue_id).await?;
         let row = match existing {
             Some(r) => r,
@@ -1179,11 +1199,32 @@ impl SyncService {
         uid: &str,
     ) -> Result<()> {
         let client = self.jira.for_tenant(t.clone())?;
+        // "TEST-3 on alpha": Jira shows the title after the relationship, so the link says which
+        // site the twin is on.
+        let conn = connections::Entity::find()
+            .filter(connections::Column::TenantId.eq(t.id))
+            .filter(connections::Column::Uid.eq(uid))
+            .one(&self.db)
+            .await?;
+        let site = conn
+            .as_ref()
+            .and_then(|c| {
+                c.remote_site_name.clone().or_else(|| {
+                    let url = if c.is_local {
+                        Some(&t.base_url)
+                    } else {
+                        c.remote_site_url.as_ref()
+                    };
+                    url.map(|u| crate::connections::site_name(u))
+                })
+            })
+            .unwrap_or_else(|| crate::connections::site_name(twin_url));
+        let title = format!("{twin_key} on {site}");
         let body = json!({
             "globalId": format!("exalate:{uid}:{twin_key}"),
             "application": {"type": "com.exalate", "name": "Exalate"},
             "relationship": "synced with",
-            "object": {"url": twin_url, "title": twin_key, "summary": format!("Synced by Exalate with {twin_key}")}
+            "object": {"url": twin_url, "title": title, "summary": format!("Synced by Exalate with {twin_key} on {site}")}
         });
         client
             .post_json::<_, Value>(&format!("/rest/api/3/issue/{issue_key}/remotelink"), &body)
@@ -1256,13 +1297,21 @@ impl SyncService {
     // ------------------------------------------------------------------ receiving side
 
     /// Applies one message (once: the inbox remembers its answer) and answers with the twin.
-    pub async fn receive(&self, uid: &str, msg: SyncMessage, raw: &str) -> Result<SyncAck> {
+    /// `signed_by`: the ends of `uid` whose secret verified the message; no other end is used.
+    pub async fn receive(
+        &self,
+        uid: &str,
+        signed_by: &[PeerEnd],
+        msg: SyncMessage,
+        raw: &str,
+    ) -> Result<SyncAck> {
         // Refused before anything is recorded (Jira would refuse bad rich text on every retry).
         if let Some(refused) = msg.refusal() {
             return Err(refused);
         }
         let ends = connections::Entity::find()
             .filter(connections::Column::Uid.eq(uid))
+            .filter(connections::Column::Id.is_in(signed_by.iter().map(|e| e.id)))
             .filter(connections::Column::Status.eq("active"))
             .all(&self.db)
             .await?;
@@ -1888,7 +1937,10 @@ impl SyncService {
                 "/peer/connections/{uid}/issues/{}/attachments/{}",
                 msg.sender_issue_id, a.id
             );
-            let resp = self.peer.signed_get(&node, &path, uid, &secret).await?;
+            let resp = self
+                .peer
+                .signed_get(&node, &path, uid, &secret, &t.base_url)
+                .await?;
             let hasher = Arc::new(std::sync::Mutex::new((Sha256::new(), 0u64)));
             let h = hasher.clone();
             let stream = resp.bytes_stream().map(move |chunk| {
@@ -1903,7 +1955,8 @@ impl SyncService {
                 .upload_attachment(
                     issue_id,
                     &a.filename,
-                    &a.mime_type,
+                    // The other organisation says what the file is: never active content.
+                    &crate::web::peer_api::safe_content_type(Some(&a.mime_type)),
                     a.size,
                     reqwest::Body::wrap_stream(stream),
                 )
@@ -1977,21 +2030,32 @@ impl SyncService {
 
     /// Serves an attachment of a synced issue to the other end of the connection (the caller has
     /// verified the signature): only attachments of issues this connection syncs.
+    /// `signed_by`: the ends whose secret verified the request; `sender_site`: the requesting
+    /// site, whose own end (both sites on this node share issue and file ids) never answers.
     pub async fn attachment_for_peer(
         &self,
         uid: &str,
+        signed_by: &[PeerEnd],
+        sender_site: &str,
         issue_id: &str,
         attachment_id: &str,
     ) -> Result<reqwest::Response> {
         let rows = synced_issues::Entity::find()
             .filter(synced_issues::Column::ConnectionUid.eq(uid))
             .filter(synced_issues::Column::IssueId.eq(issue_id))
+            .filter(synced_issues::Column::TenantId.is_in(signed_by.iter().map(|e| e.tenant_id)))
             .all(&self.db)
             .await?;
         for row in rows {
             let Some(t) = self.tenant(row.tenant_id).await? else {
                 continue;
             };
+            let local = signed_by
+                .iter()
+                .any(|e| e.tenant_id == row.tenant_id && e.is_local);
+            if !local && t.base_url.trim_end_matches('/') == sender_site.trim_end_matches('/') {
+                continue;
+            }
             let client = self.jira.for_tenant(t.clone())?;
             let issue: Value = client
                 .get_json(&format!("/rest/api/3/issue/{issue_id}?fields=attachment"))

@@ -45,6 +45,8 @@ impl std::fmt::Debug for Secret {
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: Aes256Gcm,
+    /// For [`SecretBox::derive`]: HMAC-SHA256 of the key, so derived values never reveal it.
+    derive_key: [u8; 32],
 }
 
 impl SecretBox {
@@ -55,8 +57,12 @@ impl SecretBox {
         if bytes.len() != 32 {
             return Err(CryptoError::BadKey(format!("got {} bytes", bytes.len())));
         }
+        let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&bytes)
+            .expect("HMAC takes any key length");
+        hmac::Mac::update(&mut mac, b"exalate derive v1");
         Ok(SecretBox {
             cipher: Aes256Gcm::new_from_slice(&bytes).expect("32-byte key"),
+            derive_key: hmac::Mac::finalize(mac).into_bytes().into(),
         })
     }
 
@@ -80,6 +86,15 @@ impl SecretBox {
             write_private(path, STANDARD.encode(k).as_bytes()).map_err(io)?;
         }
         Self::from_base64(&std::fs::read_to_string(path).map_err(io)?)
+    }
+
+    /// A value only this node (every replica, with the same key) can compute from `input`, the
+    /// same on every call: e.g. the proof an acceptor sends with an invitation code.
+    pub fn derive(&self, input: &[u8]) -> [u8; 32] {
+        let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(&self.derive_key)
+            .expect("HMAC takes any key length");
+        hmac::Mac::update(&mut mac, input);
+        hmac::Mac::finalize(mac).into_bytes().into()
     }
 
     pub fn encrypt(&self, owner: &str, plaintext: &[u8]) -> String {

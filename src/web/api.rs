@@ -1,13 +1,14 @@
-//! The admin console's API (`/api/*`, called by our frontend with a context token) and the
-//! node-to-node protocol (`/peer/*`). Thin handlers over `crate::connections`.
+//! The admin console's API (`/api/*`, called by our frontend with a context token). Thin
+//! handlers over `crate::connections` and `crate::sync`; the node-to-node protocol is in
+//! `peer_api.rs`.
 
 use super::error::ApiError;
 use super::extractors::ContextJwt;
-use crate::connections::peer::{self, AcceptRequest, CodeRequest, StatusMessage};
+use crate::connections::peer::{self, CodeRequest};
 use crate::connections::{ConnectionError, InitiateRequest};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -20,7 +21,9 @@ impl From<ConnectionError> for ApiError {
             ConnectionError::InvitationUsed | ConnectionError::InvitationExpired => {
                 StatusCode::GONE
             }
-            ConnectionError::NotActive => StatusCode::CONFLICT,
+            ConnectionError::NotActive
+            | ConnectionError::AlreadyAccepted
+            | ConnectionError::UidClash => StatusCode::CONFLICT,
             ConnectionError::Peer(PeerError::Remote { status, .. })
                 if (400..500).contains(status) =>
             {
@@ -43,6 +46,7 @@ impl From<crate::sync::SyncError> for ApiError {
         let (status, code) = match &e {
             S::NoConnection => (StatusCode::NOT_FOUND, "connection_not_found"),
             S::IssueNotInConnection(_) => (StatusCode::NOT_FOUND, "issue_not_found"),
+            S::MayNotEdit(_) => (StatusCode::FORBIDDEN, "issue_not_editable"),
             // Jira asked us to slow down: not a failure, the sender asks again later.
             S::Jira(crate::jira::JiraError::RateLimited(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "jira_rate_limited")
@@ -98,23 +102,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/api/sync/errors/{id}/resolve",
             web::post().to(sync_resolve),
         )
-        .route("/peer/discover", web::get().to(peer_discover))
-        .route("/peer/invitations/inspect", web::post().to(peer_inspect))
-        .route("/peer/invitations/accept", web::post().to(peer_accept))
-        .route(
-            "/peer/connections/{uid}/issues/{issue}/attachments/{attachment}",
-            web::get().to(peer_attachment),
-        )
-        .route("/peer/connections/{uid}/sync", web::post().to(peer_sync))
-        .route(
-            "/peer/connections/{uid}/status",
-            web::post().to(peer_status),
-        )
         .route("/e/{public_id}", web::get().to(exalate_url));
 }
 
 fn account(auth: &crate::connect::auth::Authenticated) -> Option<&str> {
     auth.claims.sub.as_deref()
+}
+
+/// The signed-in person a request acts for; a token without one may not act on issues.
+fn person(auth: &crate::connect::auth::Authenticated) -> Result<&str, ApiError> {
+    account(auth).filter(|a| !a.is_empty()).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "no_user",
+            "Log in to Jira to sync issues.",
+        )
+    })
 }
 
 async fn settings(
@@ -286,7 +289,10 @@ async fn first_sync(
         .connections
         .first_sync(&auth.tenant, account(&auth), &id, &body.issue_key)
         .await?;
-    state.sync.start(&auth.tenant, &id, &body.issue_key).await?;
+    state
+        .sync
+        .start(&auth.tenant, &id, &body.issue_key, account(&auth))
+        .await?;
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -296,7 +302,12 @@ async fn issue_status(
     ContextJwt(auth): ContextJwt,
     key: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(state.connections.issue_status(&auth.tenant, &key).await?))
+    Ok(HttpResponse::Ok().json(
+        state
+            .connections
+            .issue_status(&auth.tenant, account(&auth), &key)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -314,7 +325,12 @@ async fn exalate_issue(
 ) -> Result<HttpResponse, ApiError> {
     let row = state
         .sync
-        .start(&auth.tenant, &body.connection_id, &key)
+        .start(
+            &auth.tenant,
+            &body.connection_id,
+            &key,
+            Some(person(&auth)?),
+        )
         .await?;
     Ok(HttpResponse::Accepted().json(json!({"status": row.status})))
 }
@@ -332,11 +348,14 @@ async fn validate_invitation(
     ContextJwt(auth): ContextJwt,
     body: web::Json<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let source = format!("site:{}", auth.tenant.id);
+    state.guesses.check(&source)?;
     let found = state
         .connections
         .inspect(&auth.tenant, account(&auth), &body.code)
-        .await?;
-    Ok(HttpResponse::Ok().json(inspected_json(&found)))
+        .await;
+    state.guesses.record(&source, &found);
+    Ok(HttpResponse::Ok().json(inspected_json(&found?)))
 }
 
 #[derive(Deserialize)]
@@ -365,11 +384,14 @@ async fn inspect_request(
     ContextJwt(auth): ContextJwt,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let source = format!("site:{}", auth.tenant.id);
+    state.guesses.check(&source)?;
     let found = state
         .connections
         .inspect(&auth.tenant, account(&auth), &code)
-        .await?;
-    Ok(HttpResponse::Ok().json(inspected_json(&found)))
+        .await;
+    state.guesses.record(&source, &found);
+    Ok(HttpResponse::Ok().json(inspected_json(&found?)))
 }
 
 #[derive(Deserialize)]
@@ -392,147 +414,6 @@ async fn accept_request(
 }
 
 // ------------------------------------------------------------------ peer protocol
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DiscoverQuery {
-    site: Option<String>,
-    public_id: Option<String>,
-}
-
-async fn peer_discover(
-    state: web::Data<AppState>,
-    q: web::Query<DiscoverQuery>,
-) -> Result<HttpResponse, ApiError> {
-    match state
-        .connections
-        .lookup_local_site(q.site.as_deref(), q.public_id.as_deref())
-        .await?
-    {
-        Some(found) => Ok(HttpResponse::Ok().json(found)),
-        None => Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_site",
-            "Exalate is not installed on that site on this node.",
-        )),
-    }
-}
-
-async fn peer_inspect(
-    state: web::Data<AppState>,
-    body: web::Json<CodeRequest>,
-) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(state.connections.peer_inspect(&body.code).await?))
-}
-
-async fn peer_accept(
-    state: web::Data<AppState>,
-    body: web::Json<AcceptRequest>,
-) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(state.connections.peer_accept(&body).await?))
-}
-
-/// Checks a signed peer request: HMAC over method, path, timestamp, nonce and body, inside the
-/// time window, each nonce once.
-async fn verify_peer(
-    state: &AppState,
-    req: &HttpRequest,
-    uid: &str,
-    body: &[u8],
-) -> Result<(), ApiError> {
-    let secret = known_peer(state, uid).await?;
-    verify_peer_with(state, req, &secret, body).await
-}
-
-/// The secret of connection `uid`, or 401 for a connection this node does not have.
-async fn known_peer(state: &AppState, uid: &str) -> Result<Vec<u8>, ApiError> {
-    state.connections.peer_secret(uid).await?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "peer_signature",
-            "Unknown connection.",
-        )
-    })
-}
-
-/// Checks a peer request's signature with its connection's secret, its time window and its nonce.
-async fn verify_peer_with(
-    state: &AppState,
-    req: &HttpRequest,
-    secret: &[u8],
-    body: &[u8],
-) -> Result<(), ApiError> {
-    let refused = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "peer_signature", m.to_owned());
-    let h = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok());
-    let window = state.settings.peer.timestamp_window_secs;
-    peer::verify(
-        secret,
-        &peer::Signed {
-            method: req.method().as_str(),
-            path: req.path(),
-            timestamp: h(peer::H_TIMESTAMP),
-            nonce: h(peer::H_NONCE),
-            signature: h(peer::H_SIGNATURE),
-            body,
-        },
-        chrono::Utc::now().timestamp(),
-        window,
-    )
-    .map_err(|e| refused(&e.to_string()))?;
-    peer::remember_nonce(
-        &state.connections.db,
-        h(peer::H_NONCE).unwrap_or(""),
-        window,
-    )
-    .await
-    .map_err(|e| refused(&e.to_string()))
-}
-
-async fn peer_status(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    uid: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    verify_peer(&state, &req, &uid, &body).await?;
-    let msg: StatusMessage = serde_json::from_slice(&body).map_err(|_| {
-        ApiError::bad_request("malformed_json", "The body is not a status message.")
-    })?;
-    if !matches!(msg.status.as_str(), "active" | "deactivated" | "deleted") {
-        return Err(ApiError::bad_request("invalid_status", "Unknown status."));
-    }
-    state.connections.peer_status(&uid, &msg.status).await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-/// A sync message from the other end: applied once, answered with the twin.
-async fn peer_sync(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    uid: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    // A message carries the issue's comments, so it may be far larger than any other request;
-    // the larger limit applies only to a connection that exists (its signature is checked next).
-    let secret = known_peer(&state, &uid).await?;
-    let body = payload
-        .to_bytes_limited(state.settings.peer.max_message_bytes)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                "The sync message is larger than this node accepts (peer.max_message_bytes).",
-            )
-        })?
-        .map_err(|e| ApiError::bad_request("malformed_body", e.to_string()))?;
-    verify_peer_with(&state, &req, &secret, &body).await?;
-    let msg: crate::sync::SyncMessage = serde_json::from_slice(&body)
-        .map_err(|_| ApiError::bad_request("malformed_json", "The body is not a sync message."))?;
-    let raw = String::from_utf8_lossy(&body);
-    let ack = state.sync.receive(&uid, msg, &raw).await?;
-    Ok(HttpResponse::Ok().json(ack))
-}
 
 async fn sync_queue(
     state: web::Data<AppState>,
@@ -580,34 +461,6 @@ async fn sync_resolve(
         .await?;
     state.sync.resolve(&auth.tenant, &id).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Streams an attachment of a synced issue to the other end (signed GET), straight from Jira.
-async fn peer_attachment(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(String, String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (uid, issue, attachment) = path.into_inner();
-    verify_peer(&state, &req, &uid, b"").await?;
-    let resp = state
-        .sync
-        .attachment_for_peer(&uid, &issue, &attachment)
-        .await?;
-    let mut out = HttpResponse::Ok();
-    if let Some(ct) = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-    {
-        out.content_type(ct.to_owned());
-    }
-    let len = resp.content_length();
-    let stream = resp.bytes_stream();
-    Ok(match len {
-        Some(n) => out.body(actix_web::body::SizedStream::new(n, stream)),
-        None => out.streaming(stream),
-    })
 }
 
 /// An Exalate URL opened in a browser: what it is, and how to use it.

@@ -21,7 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/webhooks/jira", web::post().to(webhook))
         .route("/api/whoami", web::get().to(whoami))
         .route("/pages/{page:.*}", web::get().to(pages::page))
-        .configure(super::api::configure);
+        .configure(super::api::configure)
+        .configure(super::peer_api::configure);
 }
 
 async fn health_check() -> HttpResponse {

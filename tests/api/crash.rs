@@ -67,6 +67,9 @@ pub(crate) fn start_app_with(
         .env("EXALATE__CONNECT__INSTALL_KEYS_URL", keys)
         .env("EXALATE__JIRA__ALLOWED_HOSTS", "127.0.0.1")
         .env("EXALATE__JIRA__ALLOW_HTTP", "true")
+        // The other node of these tests is on loopback: listed by address, like a lab network.
+        .env("EXALATE__PEER__ALLOWED_HOSTS", "127.0.0.1")
+        .env("EXALATE__PEER__ALLOW_HTTP", "true")
         .env("EXALATE__SYNC__RETRY_BASE_MS", "50")
         .env("EXALATE__SYNC__POLL_MS", "100")
         .env("EXALATE__JIRA__REQUESTS_PER_SECOND", "2000")

@@ -11,4 +11,5 @@ mod jira_client;
 mod jwt_auth;
 mod lifecycle;
 mod resilience;
+mod security;
 mod sync;

@@ -215,7 +215,8 @@ async fn exalated_issue_appears_on_the_other_site_and_edits_flow_both_ways() {
         None,
     )
     .await;
-    assert_eq!(links[0]["object"]["title"], "TEST-1");
+    // The remote link names the site the twin is on (its Jira title).
+    assert_eq!(links[0]["object"]["title"], "TEST-1 on alpha");
     let (_, links) = jira(
         &w,
         &w.alpha,
@@ -224,7 +225,7 @@ async fn exalated_issue_appears_on_the_other_site_and_edits_flow_both_ways() {
         None,
     )
     .await;
-    assert_eq!(links[0]["object"]["title"], twin_key.as_str());
+    assert_eq!(links[0]["object"]["title"], format!("{twin_key} on beta"));
     let (_, prop) = jira(&w, &w.alpha, "GET", "/rest/api/3/issue/TEST-1/properties/com.atlassian.jira.issue:com.exalate.jiracloud:exalate-sync-status:status", None).await;
     assert_eq!(prop["value"]["value"]["label"], "Synchronized");
 
@@ -697,7 +698,7 @@ async fn remote_links_jira_failed_to_create_are_made_on_retry_once() {
     loop {
         let a = links(w.alpha.clone(), "TEST-2".into()).await;
         let b = links(w.beta.clone(), twin_key.clone()).await;
-        if a == [twin_key.clone()] && b == ["TEST-2"] {
+        if a == [format!("{twin_key} on beta")] && b == ["TEST-2 on alpha"] {
             break;
         }
         assert!(

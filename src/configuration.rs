@@ -28,6 +28,10 @@ pub struct SyncSettings {
     pub deletion_sweep_secs: u64,
     pub concurrency: usize,
     pub max_attachment_bytes: u64,
+    /// How long a per-issue lock lasts without renewal (its holder renews it while it works).
+    pub lease_secs: u64,
+    /// How long a sync waits for another's lock on the same issue before it tries later.
+    pub lease_max_wait_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

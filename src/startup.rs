@@ -111,10 +111,11 @@ impl Application {
             max_attachment_bytes: settings.sync.max_attachment_bytes,
             retry_base_ms: settings.sync.retry_base_ms,
             concurrency: settings.sync.concurrency,
-            issue_locks: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_idle(std::time::Duration::from_secs(600))
-                .build(),
+            leases: crate::sync::lease::IssueLeases::new(
+                db.clone(),
+                std::time::Duration::from_secs(settings.sync.lease_secs),
+                std::time::Duration::from_secs(settings.sync.lease_max_wait_secs),
+            ),
             app_accounts: moka::future::Cache::builder().max_capacity(100_000).build(),
             delivered: Default::default(),
         };

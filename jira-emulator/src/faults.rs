@@ -178,6 +178,9 @@ pub struct CounterData {
     pub by_principal: BTreeMap<String, u64>,
     /// Writes (create/edit/comment/attachment/...) by principal kind.
     pub writes: BTreeMap<String, u64>,
+    /// Issue edits that changed nothing (every field already had the value sent), by principal
+    /// kind: for an app, an echo of a value it or its twin wrote.
+    pub noop_writes: BTreeMap<String, u64>,
     pub webhooks_queued: u64,
     pub webhooks_delivered: u64,
     pub webhooks_failed_attempts: u64,

@@ -11,6 +11,7 @@ pub mod faults;
 pub mod jql;
 pub mod model;
 pub mod pages;
+pub mod permissions;
 pub mod render;
 pub mod rest;
 pub mod site;
@@ -130,6 +131,14 @@ async fn start_site(
         ),
     };
     std::fs::create_dir_all(&attachments_dir)?;
+    // Uploads a previous run was receiving when it stopped (see `rest::upload_attachments`).
+    for entry in std::fs::read_dir(&attachments_dir)?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("upload-") && name.ends_with(".part") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
     let data = match state_file.as_ref().filter(|f| f.exists()) {
         Some(f) => serde_json::from_slice::<SiteData>(&std::fs::read(f)?)
             .map_err(|e| EmulatorError::Seed(format!("{}: {e}", f.display())))?,

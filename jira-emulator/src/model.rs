@@ -52,6 +52,10 @@ pub struct Project {
     pub issue_type_ids: Vec<String>,
     pub default_issue_type_id: Option<String>,
     pub next_number: u64,
+    /// Project permission → the accountIds holding it, for the permissions that differ from the
+    /// default (every person; Administer Projects: site admins). See `permissions.rs`.
+    #[serde(default)]
+    pub permissions: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -183,6 +187,10 @@ pub struct SeedProject {
     pub default_issue_type: Option<String>,
     #[serde(default)]
     pub issues: Vec<SeedIssue>,
+    /// Project permission → who holds it (accountIds or email addresses), e.g.
+    /// `{"BROWSE_PROJECTS": ["admin@example.com"]}`; a permission not listed keeps the default.
+    #[serde(default)]
+    pub permissions: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -240,6 +248,8 @@ impl SiteData {
                 .map(|n| type_id(n))
                 .collect::<Result<Vec<_>, _>>()?;
             let default = p.default_issue_type.as_deref().map(type_id).transpose()?;
+            let permissions = crate::permissions::resolve_map(&d, &p.permissions)
+                .map_err(|e| format!("seed: project {}: {e}", p.key))?;
             d.projects.push(Project {
                 id: p.id.clone(),
                 key: p.key.clone(),
@@ -247,6 +257,7 @@ impl SiteData {
                 issue_type_ids: ids,
                 default_issue_type_id: default,
                 next_number: 1,
+                permissions,
             });
             for si in &p.issues {
                 let id = d.next_issue_id;

@@ -1,11 +1,12 @@
 //! The REST v3 subset, with Jira's paths, status codes, JSON shapes and error texts
-//! (`shared/reference/jira-platform-openapi.json` is the authority).
+//! (`reference/jira-platform-openapi.json` is the authority).
 
 use crate::auth;
 use crate::error::{ApiResult, JiraApiError};
 use crate::model::{jira_time, Attachment};
+use crate::permissions::{self, may, visible_issue, BROWSE};
 use crate::render;
-use crate::site::{Principal, Site};
+use crate::site::{Principal, Site, Upload};
 use actix_web::http::StatusCode;
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse};
 use base64::Engine;
@@ -13,8 +14,12 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::cell::Cell;
+use std::collections::{BTreeSet, HashMap};
 use std::future::{ready, Ready};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
 use tokio::io::AsyncWriteExt;
 
 pub type SiteData = web::Data<Site>;
@@ -143,12 +148,13 @@ fn q<'a>(query: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
 
 // ------------------------------------------------------------------ server, users, fields
 
+/// The site's title (General configuration → Title in Jira) is the emulated site's name.
 async fn server_info(site: SiteData) -> HttpResponse {
     let base = site.base_url();
     HttpResponse::Ok().json(json!({
         "baseUrl": base, "displayUrl": base, "version": "1001.0.0-SNAPSHOT", "versionNumbers": [1001, 0, 0],
         "deploymentType": "Cloud", "buildNumber": 100275, "buildDate": "2026-11-01T00:00:00.000+0000",
-        "serverTime": jira_time(&chrono::Utc::now()), "scmInfo": "emulated", "serverTitle": "Jira", "serverTimeZone": "Etc/UTC"
+        "serverTime": jira_time(&chrono::Utc::now()), "scmInfo": "emulated", "serverTitle": site.name, "serverTimeZone": "Etc/UTC"
     }))
 }
 
@@ -206,12 +212,13 @@ async fn fields(_c: Caller) -> HttpResponse {
 
 // ------------------------------------------------------------------ projects, issue types
 
-async fn projects(site: SiteData, _c: Caller) -> HttpResponse {
+async fn projects(site: SiteData, Caller(c): Caller) -> HttpResponse {
     let base = site.base_url();
     let d = site.lock();
     let list: Vec<Value> = d
         .projects
         .iter()
+        .filter(|p| may(&d, &c, &p.id, BROWSE))
         .map(|p| render::project_full(&base, &d, p))
         .collect();
     HttpResponse::Ok().json(list)
@@ -219,7 +226,7 @@ async fn projects(site: SiteData, _c: Caller) -> HttpResponse {
 
 async fn project_search(
     site: SiteData,
-    _c: Caller,
+    Caller(c): Caller,
     query: web::Query<HashMap<String, String>>,
 ) -> HttpResponse {
     let base = site.base_url();
@@ -243,6 +250,7 @@ async fn project_search(
                 || p.name.to_lowercase().contains(&needle)
         })
         .filter(|p| keys.as_ref().is_none_or(|k| k.contains(&p.key)))
+        .filter(|p| may(&d, &c, &p.id, BROWSE))
         .collect();
     let total = all.len();
     let values: Vec<Value> = all
@@ -265,12 +273,19 @@ async fn project_search(
     HttpResponse::Ok().json(page)
 }
 
-async fn project(site: SiteData, _c: Caller, path: web::Path<String>) -> ApiResult<HttpResponse> {
+async fn project(
+    site: SiteData,
+    Caller(c): Caller,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
     let base = site.base_url();
     let d = site.lock();
-    let p = d.project_by_id_or_key(&path).ok_or_else(|| {
-        JiraApiError::not_found(format!("No project could be found with key '{path}'."))
-    })?;
+    let p = d
+        .project_by_id_or_key(&path)
+        .filter(|p| may(&d, &c, &p.id, BROWSE))
+        .ok_or_else(|| {
+            JiraApiError::not_found(format!("No project could be found with key '{path}'."))
+        })?;
     Ok(HttpResponse::Ok().json(render::project_full(&base, &d, p)))
 }
 
@@ -387,7 +402,7 @@ struct BulkFetch {
 /// are left out (Jira lists only retriable failures in `issueErrors`).
 async fn bulk_fetch(
     site: SiteData,
-    _c: Caller,
+    Caller(c): Caller,
     body: web::Json<BulkFetch>,
 ) -> ApiResult<HttpResponse> {
     if body.issue_ids_or_keys.len() > 100 {
@@ -402,6 +417,7 @@ async fn bulk_fetch(
         .issue_ids_or_keys
         .iter()
         .filter_map(|k| d.issue_id_by_id_or_key(k))
+        .filter(|id| permissions::can_see_issue(&d, &c, *id))
         .collect();
     ids.sort_unstable();
     ids.dedup();
@@ -414,15 +430,13 @@ async fn bulk_fetch(
 
 async fn get_issue(
     site: SiteData,
-    _c: Caller,
+    Caller(c): Caller,
     path: web::Path<String>,
     query: web::Query<HashMap<String, String>>,
 ) -> ApiResult<HttpResponse> {
     let base = site.base_url();
     let d = site.lock();
-    let id = d
-        .issue_id_by_id_or_key(&path)
-        .ok_or_else(JiraApiError::issue_not_found)?;
+    let id = visible_issue(&d, &c, &path)?;
     let mut v = render::issue(
         &base,
         &d,
@@ -468,15 +482,13 @@ async fn delete_issue(
 
 async fn list_comments(
     site: SiteData,
-    _c: Caller,
+    Caller(c): Caller,
     path: web::Path<String>,
     query: web::Query<HashMap<String, String>>,
 ) -> ApiResult<HttpResponse> {
     let base = site.base_url();
     let d = site.lock();
-    let id = d
-        .issue_id_by_id_or_key(&path)
-        .ok_or_else(JiraApiError::issue_not_found)?;
+    let id = visible_issue(&d, &c, &path)?;
     let issue = &d.issues[&id];
     let start: usize = q(&query, "startAt")
         .and_then(|s| s.parse().ok())
@@ -529,16 +541,14 @@ fn comment_id(raw: &str) -> ApiResult<u64> {
 
 async fn get_comment(
     site: SiteData,
-    _c: Caller,
+    Caller(caller): Caller,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (key, cid) = path.into_inner();
     let cid = comment_id(&cid)?;
     let base = site.base_url();
     let d = site.lock();
-    let id = d
-        .issue_id_by_id_or_key(&key)
-        .ok_or_else(JiraApiError::issue_not_found)?;
+    let id = visible_issue(&d, &caller, &key)?;
     let issue = &d.issues[&id];
     let c = issue.comments.iter().find(|c| c.id == cid).ok_or_else(|| {
         JiraApiError::not_found(format!("Can not find a comment for the id: {cid}."))
@@ -569,6 +579,63 @@ async fn delete_comment(
 
 // ------------------------------------------------------------------ attachments
 
+/// The files of one upload, spooled to disk while the body arrives; whatever is still here when
+/// this is dropped (a malformed body, a refusal, a client gone mid-upload) is deleted.
+#[derive(Default)]
+struct Spool(Vec<Upload>);
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        for f in &self.0 {
+            let _ = std::fs::remove_file(&f.path);
+        }
+    }
+}
+
+fn invalid_multipart(e: impl std::fmt::Display) -> JiraApiError {
+    JiraApiError::bad_request(format!("Invalid multipart request: {e}"))
+}
+
+/// The request body, noting when it has ended.
+struct WatchedBody {
+    inner: web::Payload,
+    ended: Rc<Cell<bool>>,
+}
+
+impl futures_util::Stream for WatchedBody {
+    type Item = Result<web::Bytes, actix_web::error::PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let next = self.inner.poll_next_unpin(cx);
+        if let Poll::Ready(None) = next {
+            self.ended.set(true);
+        }
+        next
+    }
+}
+
+/// The next part, or the next chunk of one. actix-multipart 0.7 can wait forever on some bodies
+/// that end early (a part's content followed by a lone CRLF, for one): once the whole body has
+/// been read, a parser still waiting for more will never get it, and the body is incomplete.
+async fn next_or_incomplete<S, T>(s: &mut S, ended: &Cell<bool>) -> ApiResult<Option<T>>
+where
+    S: futures_util::Stream<Item = Result<T, actix_multipart::MultipartError>> + Unpin,
+{
+    futures_util::future::poll_fn(|cx| match s.poll_next_unpin(cx) {
+        Poll::Pending if ended.get() => Poll::Ready(Err(invalid_multipart(
+            "the body ended before the closing boundary",
+        ))),
+        Poll::Pending => Poll::Pending,
+        Poll::Ready(None) => Poll::Ready(Ok(None)),
+        Poll::Ready(Some(Ok(x))) => Poll::Ready(Ok(Some(x))),
+        Poll::Ready(Some(Err(e))) => Poll::Ready(Err(invalid_multipart(e))),
+    })
+    .await
+}
+
+/// `POST /rest/api/3/issue/{key}/attachments`. The whole body is received and checked first
+/// (files are streamed to disk, not held in memory); only a complete, valid multipart body whose
+/// every part is a field `file` stores anything, and then all its files at once.
 async fn upload_attachments(
     site: SiteData,
     Caller(p): Caller,
@@ -587,56 +654,75 @@ async fn upload_attachments(
             .content_type("text/plain")
             .body("XSRF check failed"));
     }
-    let mut multipart = actix_multipart::Multipart::new(req.headers(), payload);
-    let mut out = Vec::new();
-    while let Some(field) = multipart.next().await {
-        let mut field = field
-            .map_err(|e| JiraApiError::bad_request(format!("Invalid multipart request: {e}")))?;
+    // What would be refused anyway is refused before a possibly large body is received.
+    site.may_attach(&p, &path)?;
+    std::fs::create_dir_all(&site.attachments_dir)?;
+    let mut spool = Spool::default();
+    let ended = Rc::new(Cell::new(false));
+    let body = WatchedBody {
+        inner: payload,
+        ended: ended.clone(),
+    };
+    let mut multipart = actix_multipart::Multipart::new(req.headers(), body);
+    while let Some(mut field) = next_or_incomplete(&mut multipart, &ended).await? {
         if field.name() != Some("file") {
-            continue;
+            return Err(invalid_multipart("every part must be a field named 'file'").into());
         }
         let filename = field
             .content_disposition()
             .and_then(|cd| cd.get_filename().map(str::to_owned))
             .filter(|f| !f.is_empty())
             .unwrap_or_else(|| "attachment".into());
-        let mime = field
+        let mime_type = field
             .content_type()
             .map(|m| m.essence_str().to_owned())
             .unwrap_or_else(|| "application/octet-stream".into());
-        let (issue_id, att_id) = site.reserve_attachment_id(&p, &path)?;
-        std::fs::create_dir_all(&site.attachments_dir)?;
-        let file_path = site.attachment_path(att_id);
-        let mut file = tokio::fs::File::create(&file_path).await?;
+        let tmp = site
+            .attachments_dir
+            .join(format!("upload-{}.part", uuid::Uuid::new_v4()));
+        spool.0.push(Upload {
+            path: tmp.clone(),
+            filename,
+            mime_type,
+            size: 0,
+            sha256: String::new(),
+        });
+        let mut file = tokio::fs::File::create(&tmp).await?;
         let mut hasher = Sha256::new();
         let mut size = 0u64;
-        while let Some(chunk) = field.next().await {
-            let chunk =
-                chunk.map_err(|e| JiraApiError::bad_request(format!("Upload interrupted: {e}")))?;
+        while let Some(chunk) = next_or_incomplete(&mut field, &ended).await? {
             hasher.update(&chunk);
             size += chunk.len() as u64;
             file.write_all(&chunk).await?;
         }
         file.flush().await?;
-        let att = Attachment {
-            id: att_id,
-            issue_id,
-            filename,
-            mime_type: mime,
-            size,
-            author: p.account_id().to_owned(),
-            created: chrono::Utc::now(),
-            sha256: hex::encode(hasher.finalize()),
-        };
-        out.push(site.add_attachment(&p, issue_id, att)?);
+        drop(file);
+        let upload = spool.0.last_mut().expect("just pushed");
+        upload.size = size;
+        upload.sha256 = hex::encode(hasher.finalize());
     }
-    if out.is_empty() {
+    if spool.0.is_empty() {
         return Err(JiraApiError::bad_request(
             "No file was attached: send the file in a multipart field named 'file'.",
         )
         .into());
     }
+    let out = site.store_attachments(&p, &path, &spool.0)?;
     Ok(HttpResponse::Ok().json(out))
+}
+
+/// People need Browse Projects on the attachment's issue (Jira answers 403 here, not 404).
+fn attachment_for(site: &Site, p: &Principal, id: u64) -> ApiResult<Attachment> {
+    let d = site.lock();
+    let att = d.attachments.get(&id).cloned().ok_or_else(|| {
+        JiraApiError::not_found(format!("The attachment with id '{id}' does not exist"))
+    })?;
+    if !permissions::can_see_issue(&d, p, att.issue_id) {
+        return Err(JiraApiError::forbidden(format!(
+            "You do not have permission to view attachment with id: {id}."
+        )));
+    }
+    Ok(att)
 }
 
 fn attachment_id(raw: &str) -> ApiResult<u64> {
@@ -647,16 +733,13 @@ fn attachment_id(raw: &str) -> ApiResult<u64> {
 
 async fn attachment_meta(
     site: SiteData,
-    _c: Caller,
+    Caller(c): Caller,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let id = attachment_id(&path)?;
+    let a = attachment_for(&site, &c, attachment_id(&path)?)?;
     let base = site.base_url();
     let d = site.lock();
-    let a = d.attachments.get(&id).ok_or_else(|| {
-        JiraApiError::not_found(format!("The attachment with id '{id}' does not exist"))
-    })?;
-    Ok(HttpResponse::Ok().json(render::attachment_metadata(&base, &d, a)))
+    Ok(HttpResponse::Ok().json(render::attachment_metadata(&base, &d, &a)))
 }
 
 async fn delete_attachment(
@@ -677,14 +760,12 @@ fn media_token(site: &Site, id: u64, expires: i64) -> String {
 
 async fn attachment_content(
     site: SiteData,
-    _c: Caller,
+    Caller(c): Caller,
     path: web::Path<String>,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = attachment_id(&path)?;
-    let att = site.lock().attachments.get(&id).cloned().ok_or_else(|| {
-        JiraApiError::not_found(format!("The attachment with id '{id}' does not exist"))
-    })?;
+    let att = attachment_for(&site, &c, id)?;
     if q(&query, "redirect") == Some("false") {
         return stream_file(&site, &att).await;
     }
@@ -741,14 +822,12 @@ async fn stream_file(site: &Site, att: &Attachment) -> Result<HttpResponse, acti
 
 async fn list_issue_properties(
     site: SiteData,
-    _c: Caller,
+    Caller(c): Caller,
     path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let base = site.base_url();
     let d = site.lock();
-    let id = d
-        .issue_id_by_id_or_key(&path)
-        .ok_or_else(JiraApiError::issue_not_found)?;
+    let id = visible_issue(&d, &c, &path)?;
     let keys: Vec<Value> = d.issues[&id]
         .properties
         .keys()
@@ -759,14 +838,12 @@ async fn list_issue_properties(
 
 async fn get_issue_property(
     site: SiteData,
-    _c: Caller,
+    Caller(c): Caller,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (key, prop) = path.into_inner();
     let d = site.lock();
-    let id = d
-        .issue_id_by_id_or_key(&key)
-        .ok_or_else(JiraApiError::issue_not_found)?;
+    let id = visible_issue(&d, &c, &key)?;
     let v = d.issues[&id].properties.get(&prop).ok_or_else(|| {
         JiraApiError::not_found(format!("The property with key '{prop}' does not exist."))
     })?;
@@ -908,15 +985,13 @@ fn remote_link_json(base: &str, issue_id: u64, l: &crate::model::RemoteLink) -> 
 
 async fn list_remote_links(
     site: SiteData,
-    _c: Caller,
+    Caller(c): Caller,
     path: web::Path<String>,
     query: web::Query<HashMap<String, String>>,
 ) -> ApiResult<HttpResponse> {
     let base = site.base_url();
     let d = site.lock();
-    let id = d
-        .issue_id_by_id_or_key(&path)
-        .ok_or_else(JiraApiError::issue_not_found)?;
+    let id = visible_issue(&d, &c, &path)?;
     let gid = q(&query, "globalId");
     let links: Vec<Value> = d.issues[&id]
         .remote_links
@@ -929,15 +1004,13 @@ async fn list_remote_links(
 
 async fn get_remote_link(
     site: SiteData,
-    _c: Caller,
+    Caller(c): Caller,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (key, lid) = path.into_inner();
     let base = site.base_url();
     let d = site.lock();
-    let id = d
-        .issue_id_by_id_or_key(&key)
-        .ok_or_else(JiraApiError::issue_not_found)?;
+    let id = visible_issue(&d, &c, &key)?;
     let l = d.issues[&id]
         .remote_links
         .iter()
@@ -1000,7 +1073,7 @@ enum FieldList {
 
 async fn search_get(
     site: SiteData,
-    _c: Caller,
+    Caller(c): Caller,
     query: web::Query<HashMap<String, String>>,
 ) -> ApiResult<HttpResponse> {
     let r = SearchRequest {
@@ -1013,16 +1086,21 @@ async fn search_get(
             .get("properties")
             .map(|p| p.split(',').map(str::to_owned).collect()),
     };
-    search(&site, r)
+    search(&site, &c, r)
 }
 
-async fn search_post(site: SiteData, _c: Caller, body: web::Bytes) -> ApiResult<HttpResponse> {
+async fn search_post(
+    site: SiteData,
+    Caller(c): Caller,
+    body: web::Bytes,
+) -> ApiResult<HttpResponse> {
     let r: SearchRequest = serde_json::from_slice(&body)
         .map_err(|e| JiraApiError::bad_request(format!("Invalid request payload: {e}")))?;
-    search(&site, r)
+    search(&site, &c, r)
 }
 
-fn search(site: &Site, r: SearchRequest) -> ApiResult<HttpResponse> {
+/// Issues the caller may not browse are left out, as Jira does.
+fn search(site: &Site, caller: &Principal, r: SearchRequest) -> ApiResult<HttpResponse> {
     let jql = r.jql.unwrap_or_default();
     let query = crate::jql::parse(&jql).map_err(JiraApiError::bad_request)?;
     if !query.is_bounded() {
@@ -1053,9 +1131,10 @@ fn search(site: &Site, r: SearchRequest) -> ApiResult<HttpResponse> {
     };
     let base = site.base_url();
     let d = site.lock();
-    let ids = query
+    let mut ids = query
         .run(&d, chrono::Utc::now())
         .map_err(JiraApiError::bad_request)?;
+    ids.retain(|id| permissions::can_see_issue(&d, caller, *id));
     let page: Vec<Value> = ids
         .iter()
         .skip(offset)
@@ -1103,48 +1182,22 @@ async fn search_removed() -> ApiResult<HttpResponse> {
 
 // ------------------------------------------------------------------ permissions
 
-const GLOBAL_PERMISSIONS: &[(&str, &str)] = &[
-    ("ADMINISTER", "Administer Jira"),
-    ("SYSTEM_ADMIN", "Administer Jira system"),
-    ("USER_PICKER", "Browse users and groups"),
-    ("CREATE_SHARED_OBJECTS", "Share dashboards and filters"),
-];
-const PROJECT_PERMISSIONS: &[(&str, &str)] = &[
-    ("BROWSE_PROJECTS", "Browse Projects"),
-    ("CREATE_ISSUES", "Create Issues"),
-    ("EDIT_ISSUES", "Edit Issues"),
-    ("DELETE_ISSUES", "Delete Issues"),
-    ("ADD_COMMENTS", "Add Comments"),
-    ("EDIT_ALL_COMMENTS", "Edit All Comments"),
-    ("DELETE_ALL_COMMENTS", "Delete All Comments"),
-    ("CREATE_ATTACHMENTS", "Create Attachments"),
-    ("DELETE_ALL_ATTACHMENTS", "Delete All Attachments"),
-    ("ADMINISTER_PROJECTS", "Administer Projects"),
-];
-
-fn has_global(site: &Site, account_id: &str, perm: &str) -> bool {
-    let d = site.lock();
-    let Some(u) = d.user(account_id) else {
-        return false;
-    };
-    match perm {
-        "ADMINISTER" | "SYSTEM_ADMIN" => u.admin,
-        "USER_PICKER" | "CREATE_SHARED_OBJECTS" => true,
-        _ => false,
-    }
+/// Project or issue ids from a BulkProjectPermissions list: numbers, as Jira takes them (numeric
+/// strings are accepted too); nulls and anything else are ignored, as are unknown ids later.
+fn id_list(v: Option<&Value>) -> Vec<u64> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|x| {
+            x.as_u64()
+                .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
+        })
+        .collect()
 }
 
-fn has_project(site: &Site, account_id: &str, perm: &str) -> bool {
-    let d = site.lock();
-    let Some(u) = d.user(account_id) else {
-        return false;
-    };
-    match perm {
-        "ADMINISTER_PROJECTS" => u.admin,
-        _ => true,
-    }
-}
-
+/// `POST /rest/api/3/permissions/check`: for each asked project permission, the asked projects
+/// and issues on which the user holds it (one grant per permission; one held on none of them
+/// is left out).
 async fn permissions_check(
     site: SiteData,
     Caller(p): Caller,
@@ -1161,7 +1214,8 @@ async fn permissions_check(
             "You must have the Administer Jira global permission to check the permissions of other users.",
         ));
     }
-    if site.lock().user(&target).is_none() {
+    let d = site.lock();
+    if d.user(&target).is_none() {
         return Err(JiraApiError::field(
             StatusCode::BAD_REQUEST,
             "accountId",
@@ -1176,79 +1230,174 @@ async fn permissions_check(
         .flatten()
     {
         let Some(name) = perm.as_str() else { continue };
-        if !GLOBAL_PERMISSIONS.iter().any(|(k, _)| *k == name) {
+        if !permissions::GLOBAL_PERMISSIONS
+            .iter()
+            .any(|(k, _)| *k == name)
+        {
             return Err(JiraApiError::field(
                 StatusCode::BAD_REQUEST,
                 "globalPermissions",
                 format!("Unrecognized permission: {name}"),
             ));
         }
-        if has_global(&site, &target, name) {
+        if permissions::has_global(&d, &target, name) && !global.contains(&json!(name)) {
             global.push(json!(name));
         }
     }
-    let mut project = Vec::new();
+    // (permission, granted project ids, granted issue ids), in the order first asked.
+    type Grant = (String, BTreeSet<u64>, BTreeSet<u64>);
+    let mut grants: Vec<Grant> = Vec::new();
+    let (mut asked_projects, mut asked_issues) = (BTreeSet::new(), BTreeSet::new());
     for entry in v
         .get("projectPermissions")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
+        .filter(|e| !e.is_null())
     {
-        let projects: Vec<Value> = entry
-            .get("projects")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let issues: Vec<Value> = entry
-            .get("issues")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for perm in entry
+        let names: Vec<&str> = entry
             .get("permissions")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
+            .filter_map(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .collect();
+        if names.is_empty() {
+            return Err(JiraApiError::field(
+                StatusCode::BAD_REQUEST,
+                "projectPermissions",
+                "At least one project permission must be provided.",
+            ));
+        }
+        if let Some(name) = names
+            .iter()
+            .find(|n| !permissions::is_project_permission(n))
         {
-            let Some(name) = perm.as_str() else { continue };
-            if !PROJECT_PERMISSIONS.iter().any(|(k, _)| *k == name) {
-                return Err(JiraApiError::field(
-                    StatusCode::BAD_REQUEST,
-                    "projectPermissions",
-                    format!("Unrecognized permission: {name}"),
-                ));
+            return Err(JiraApiError::field(
+                StatusCode::BAD_REQUEST,
+                "projectPermissions",
+                format!("Unrecognized permission: {name}"),
+            ));
+        }
+        // Unknown ids are not granted (Jira ignores invalid ids).
+        let projects: Vec<&crate::model::Project> = id_list(entry.get("projects"))
+            .into_iter()
+            .filter_map(|id| d.projects.iter().find(|p| p.id == id.to_string()))
+            .collect();
+        let issues: Vec<&crate::model::Issue> = id_list(entry.get("issues"))
+            .into_iter()
+            .filter_map(|id| d.issues.get(&id))
+            .collect();
+        asked_projects.extend(projects.iter().map(|p| p.id.clone()));
+        asked_issues.extend(issues.iter().map(|i| i.id));
+        for name in names {
+            let at = match grants.iter().position(|g| g.0 == name) {
+                Some(at) => at,
+                None => {
+                    grants.push((name.to_owned(), BTreeSet::new(), BTreeSet::new()));
+                    grants.len() - 1
+                }
+            };
+            for pr in &projects {
+                if permissions::holds(&d, &target, pr, name) {
+                    grants[at].1.insert(pr.id.parse().unwrap_or_default());
+                }
             }
-            if has_project(&site, &target, name) {
-                project.push(json!({"permission": name, "projects": projects, "issues": issues}));
+            for i in &issues {
+                if permissions::holds_in(&d, &target, &i.project_id, name) {
+                    grants[at].2.insert(i.id);
+                }
             }
         }
     }
+    if asked_projects.len() > 1000 || asked_issues.len() > 1000 {
+        return Err(JiraApiError::bad_request(
+            "You can check the permissions of up to 1000 projects and 1000 issues.",
+        ));
+    }
+    let project: Vec<Value> = grants
+        .into_iter()
+        .filter(|(_, projects, issues)| !projects.is_empty() || !issues.is_empty())
+        .map(|(name, projects, issues)| json!({"permission": name, "projects": projects, "issues": issues}))
+        .collect();
     Ok(
         HttpResponse::Ok()
             .json(json!({"globalPermissions": global, "projectPermissions": project})),
     )
 }
 
+/// `GET /rest/api/3/mypermissions`: in the context of an issue (`issueId`, else `issueKey`), a
+/// project (`projectId`, else `projectKey`), or globally (a project permission held in any
+/// project). A project or issue the caller cannot see answers 404, as Jira does.
 async fn my_permissions(
     site: SiteData,
     Caller(p): Caller,
     query: web::Query<HashMap<String, String>>,
 ) -> ApiResult<HttpResponse> {
-    let wanted = q(&query, "permissions").ok_or_else(|| {
-        JiraApiError::bad_request("The 'permissions' query parameter is required.")
-    })?;
+    let wanted: Vec<&str> = q(&query, "permissions")
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if wanted.is_empty() {
+        return Err(JiraApiError::bad_request(
+            "The 'permissions' query parameter is required.",
+        ));
+    }
+    let d = site.lock();
+    let visible_project = |found: Option<&crate::model::Project>, what: String| {
+        found
+            .filter(|pr| may(&d, &p, &pr.id, BROWSE))
+            .map(|pr| pr.id.clone())
+            .ok_or_else(|| {
+                JiraApiError::not_found(format!("No project could be found with {what}."))
+            })
+    };
+    let context: Option<String> = if let Some(id) = q(&query, "issueId").or(q(&query, "issueKey")) {
+        let issue = visible_issue(&d, &p, id)?;
+        Some(d.issues[&issue].project_id.clone())
+    } else if let Some(id) = q(&query, "projectId") {
+        Some(visible_project(
+            d.projects.iter().find(|pr| pr.id == id),
+            format!("id '{id}'"),
+        )?)
+    } else if let Some(key) = q(&query, "projectKey") {
+        Some(visible_project(
+            d.projects
+                .iter()
+                .find(|pr| pr.key.eq_ignore_ascii_case(key)),
+            format!("key '{key}'"),
+        )?)
+    } else {
+        None
+    };
+    let me = p.account_id();
     let mut out = serde_json::Map::new();
-    for name in wanted.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let (kind, desc, have) =
-            if let Some((_, d)) = GLOBAL_PERMISSIONS.iter().find(|(k, _)| *k == name) {
-                ("GLOBAL", *d, has_global(&site, p.account_id(), name))
-            } else if let Some((_, d)) = PROJECT_PERMISSIONS.iter().find(|(k, _)| *k == name) {
-                ("PROJECT", *d, has_project(&site, p.account_id(), name))
-            } else {
-                return Err(JiraApiError::bad_request(format!(
-                    "Unrecognized permission: {name}"
-                )));
+    for name in wanted {
+        let (kind, desc, have) = if let Some((_, desc)) = permissions::GLOBAL_PERMISSIONS
+            .iter()
+            .find(|(k, _)| *k == name)
+        {
+            ("GLOBAL", *desc, permissions::has_global(&d, me, name))
+        } else if let Some((_, desc)) = permissions::PROJECT_PERMISSIONS
+            .iter()
+            .find(|(k, _)| *k == name)
+        {
+            let have = match &context {
+                Some(project_id) => permissions::holds_in(&d, me, project_id, name),
+                None => d
+                    .projects
+                    .iter()
+                    .any(|pr| permissions::holds(&d, me, pr, name)),
             };
+            ("PROJECT", *desc, have)
+        } else {
+            return Err(JiraApiError::bad_request(format!(
+                "Unrecognized permission: {name}"
+            )));
+        };
         out.insert(name.to_owned(), json!({"id": name, "key": name, "name": desc, "type": kind, "description": desc, "havePermission": have}));
     }
     Ok(HttpResponse::Ok().json(json!({"permissions": out})))

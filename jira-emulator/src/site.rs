@@ -3,7 +3,8 @@
 
 use crate::error::{ApiResult, JiraApiError};
 use crate::faults::{Counters, FaultState};
-use crate::model::{Comment, Installation, Issue, RemoteLink, Seed, SiteData};
+use crate::model::{Attachment, Comment, Installation, Issue, RemoteLink, Seed, SiteData};
+use crate::permissions;
 use crate::render;
 use crate::webhooks::{Delivery, Dispatcher};
 use actix_web::http::StatusCode;
@@ -38,6 +39,16 @@ impl Principal {
             Principal::App { app_key, .. } => format!("app:{app_key}"),
         }
     }
+}
+
+/// A file received in an upload, spooled at `path` until the upload is known to be complete.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub path: PathBuf,
+    pub filename: String,
+    pub mime_type: String,
+    pub size: u64,
+    pub sha256: String,
 }
 
 pub struct Site {
@@ -169,12 +180,24 @@ impl Site {
                     .or_else(|| v.as_u64().map(|n| n.to_string()))
             })
         });
-        let project = project.and_then(|k| d.project_by_id_or_key(&k).cloned());
-        if project.is_none() {
-            errors.insert(
-                "project".to_owned(),
-                "Specify a valid project ID or key".to_owned(),
-            );
+        // A project the caller cannot browse does not exist for them.
+        let project = project
+            .and_then(|k| d.project_by_id_or_key(&k).cloned())
+            .filter(|pr| permissions::may(&d, p, &pr.id, permissions::BROWSE));
+        match &project {
+            None => {
+                errors.insert(
+                    "project".to_owned(),
+                    "Specify a valid project ID or key".to_owned(),
+                );
+            }
+            Some(pr) if !permissions::may(&d, p, &pr.id, "CREATE_ISSUES") => {
+                errors.insert(
+                    "project".to_owned(),
+                    "You do not have permission to create issues in this project.".to_owned(),
+                );
+            }
+            Some(_) => {}
         }
         let summary = fields
             .get("summary")
@@ -298,9 +321,15 @@ impl Site {
 
     pub fn edit_issue(&self, p: &Principal, id_or_key: &str, body: &Value) -> ApiResult<()> {
         let mut d = self.lock();
-        let id = d
-            .issue_id_by_id_or_key(id_or_key)
-            .ok_or_else(JiraApiError::issue_not_found)?;
+        let id = permissions::visible_issue(&d, p, id_or_key)?;
+        require(
+            &d,
+            p,
+            id,
+            "EDIT_ISSUES",
+            StatusCode::FORBIDDEN,
+            "You do not have permission to edit issues in this project.",
+        )?;
         self.check_write(p, Some(id))?;
         let fields = body
             .get("fields")
@@ -382,6 +411,10 @@ impl Site {
                 }
             }
         }
+        if items.is_empty() {
+            self.counters
+                .update(|c| *c.noop_writes.entry(p.kind()).or_default() += 1);
+        }
         new.updated = Utc::now();
         d.issues.insert(id, new);
         let changelog = self.changelog(&mut d, items);
@@ -399,9 +432,15 @@ impl Site {
 
     pub fn delete_issue(&self, p: &Principal, id_or_key: &str) -> ApiResult<()> {
         let mut d = self.lock();
-        let id = d
-            .issue_id_by_id_or_key(id_or_key)
-            .ok_or_else(JiraApiError::issue_not_found)?;
+        let id = permissions::visible_issue(&d, p, id_or_key)?;
+        require(
+            &d,
+            p,
+            id,
+            "DELETE_ISSUES",
+            StatusCode::FORBIDDEN,
+            "You do not have permission to delete issues in this project.",
+        )?;
         self.check_write(p, Some(id))?;
         self.emit_issue_event(&d, "jira:issue_deleted", "issue_deleted", p, id, None);
         let issue = d.issues.remove(&id).expect("exists");
@@ -417,9 +456,15 @@ impl Site {
 
     pub fn add_comment(&self, p: &Principal, id_or_key: &str, body: &Value) -> ApiResult<Value> {
         let mut d = self.lock();
-        let id = d
-            .issue_id_by_id_or_key(id_or_key)
-            .ok_or_else(JiraApiError::issue_not_found)?;
+        let id = permissions::visible_issue(&d, p, id_or_key)?;
+        require(
+            &d,
+            p,
+            id,
+            "ADD_COMMENTS",
+            StatusCode::BAD_REQUEST,
+            "You do not have the permission to comment on this issue.",
+        )?;
         self.check_write(p, Some(id))?;
         let adf = body.get("body").ok_or_else(|| {
             JiraApiError::field(
@@ -473,9 +518,7 @@ impl Site {
         body: &Value,
     ) -> ApiResult<Value> {
         let mut d = self.lock();
-        let id = d
-            .issue_id_by_id_or_key(id_or_key)
-            .ok_or_else(JiraApiError::issue_not_found)?;
+        let id = permissions::visible_issue(&d, p, id_or_key)?;
         self.check_write(p, Some(id))?;
         let adf = body.get("body").ok_or_else(|| {
             JiraApiError::field(
@@ -517,9 +560,7 @@ impl Site {
 
     pub fn delete_comment(&self, p: &Principal, id_or_key: &str, comment_id: u64) -> ApiResult<()> {
         let mut d = self.lock();
-        let id = d
-            .issue_id_by_id_or_key(id_or_key)
-            .ok_or_else(JiraApiError::issue_not_found)?;
+        let id = permissions::visible_issue(&d, p, id_or_key)?;
         self.check_write(p, Some(id))?;
         let issue = d.issues.get_mut(&id).expect("exists");
         let pos = issue
@@ -546,48 +587,72 @@ impl Site {
 
     // ------------------------------------------------------------------ attachments
 
-    /// Registers an uploaded file (already written to `attachment_path(id)` by the caller).
-    pub fn add_attachment(
-        &self,
-        p: &Principal,
-        issue_id: u64,
-        att: crate::model::Attachment,
-    ) -> ApiResult<Value> {
-        let mut d = self.lock();
-        if !d.issues.contains_key(&issue_id) {
-            return Err(JiraApiError::issue_not_found());
-        }
-        let base = self.base_url();
-        let issue = d.issues.get_mut(&issue_id).expect("exists");
-        issue.attachment_ids.push(att.id);
-        issue.updated = Utc::now();
-        d.attachments.insert(att.id, att.clone());
-        let out = render::attachment(&base, &d, &att);
-        let changelog_item = json!({"field": "Attachment", "fieldtype": "jira", "fieldId": "attachment",
-            "from": null, "fromString": null, "to": att.id.to_string(), "toString": att.filename});
-        let changelog = self.changelog(&mut d, vec![changelog_item]);
-        self.emit_attachment_event(&d, "attachment_created", &att);
-        self.emit_issue_event(
-            &d,
-            "jira:issue_updated",
-            "issue_updated",
-            p,
-            issue_id,
-            Some(changelog),
-        );
-        self.persist(&d);
-        Ok(out)
+    /// 404 unless the caller may see the issue, 403 unless they may attach files to it.
+    pub fn may_attach(&self, p: &Principal, id_or_key: &str) -> ApiResult<u64> {
+        attachable_issue(&self.lock(), p, id_or_key)
     }
 
-    pub fn reserve_attachment_id(&self, p: &Principal, id_or_key: &str) -> ApiResult<(u64, u64)> {
+    /// Stores the files of one upload, all or none: each spooled file is moved into place and
+    /// added to the issue (the upload is one write for the per-issue write limit).
+    pub fn store_attachments(
+        &self,
+        p: &Principal,
+        id_or_key: &str,
+        files: &[Upload],
+    ) -> ApiResult<Vec<Value>> {
         let mut d = self.lock();
-        let issue_id = d
-            .issue_id_by_id_or_key(id_or_key)
-            .ok_or_else(JiraApiError::issue_not_found)?;
+        let issue_id = attachable_issue(&d, p, id_or_key)?;
         self.check_write(p, Some(issue_id))?;
-        let id = d.next_attachment_id;
-        d.next_attachment_id += 1;
-        Ok((issue_id, id))
+        let first = d.next_attachment_id;
+        let mut placed = Vec::new();
+        for (n, f) in files.iter().enumerate() {
+            let target = self.attachment_path(first + n as u64);
+            if let Err(e) = std::fs::rename(&f.path, &target) {
+                for t in &placed {
+                    let _ = std::fs::remove_file(t);
+                }
+                return Err(JiraApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("The attachment could not be stored: {e}"),
+                ));
+            }
+            placed.push(target);
+        }
+        d.next_attachment_id += files.len() as u64;
+        let base = self.base_url();
+        let now = Utc::now();
+        let mut out = Vec::new();
+        for (n, f) in files.iter().enumerate() {
+            let att = Attachment {
+                id: first + n as u64,
+                issue_id,
+                filename: f.filename.clone(),
+                mime_type: f.mime_type.clone(),
+                size: f.size,
+                author: p.account_id().to_owned(),
+                created: now,
+                sha256: f.sha256.clone(),
+            };
+            let issue = d.issues.get_mut(&issue_id).expect("exists");
+            issue.attachment_ids.push(att.id);
+            issue.updated = now;
+            d.attachments.insert(att.id, att.clone());
+            out.push(render::attachment(&base, &d, &att));
+            let item = json!({"field": "Attachment", "fieldtype": "jira", "fieldId": "attachment",
+                "from": null, "fromString": null, "to": att.id.to_string(), "toString": att.filename});
+            let changelog = self.changelog(&mut d, vec![item]);
+            self.emit_attachment_event(&d, "attachment_created", &att);
+            self.emit_issue_event(
+                &d,
+                "jira:issue_updated",
+                "issue_updated",
+                p,
+                issue_id,
+                Some(changelog),
+            );
+        }
+        self.persist(&d);
+        Ok(out)
     }
 
     pub fn delete_attachment(&self, p: &Principal, attachment_id: u64) -> ApiResult<()> {
@@ -597,6 +662,11 @@ impl Site {
                 "The attachment with id '{attachment_id}' does not exist"
             ))
         })?;
+        if !permissions::can_see_issue(&d, p, att.issue_id) {
+            return Err(JiraApiError::forbidden(format!(
+                "You do not have permission to view attachment with id: {attachment_id}."
+            )));
+        }
         self.check_write(p, Some(att.issue_id))?;
         d.attachments.remove(&attachment_id);
         let _ = std::fs::remove_file(self.attachment_path(attachment_id));
@@ -631,9 +701,15 @@ impl Site {
     ) -> ApiResult<bool> {
         check_property(key, &value)?;
         let mut d = self.lock();
-        let id = d
-            .issue_id_by_id_or_key(id_or_key)
-            .ok_or_else(JiraApiError::issue_not_found)?;
+        let id = permissions::visible_issue(&d, p, id_or_key)?;
+        require(
+            &d,
+            p,
+            id,
+            "EDIT_ISSUES",
+            StatusCode::FORBIDDEN,
+            "You do not have permission to edit issues in this project.",
+        )?;
         self.check_write(p, Some(id))?;
         let created = d
             .issues
@@ -653,9 +729,15 @@ impl Site {
         key: &str,
     ) -> ApiResult<()> {
         let mut d = self.lock();
-        let id = d
-            .issue_id_by_id_or_key(id_or_key)
-            .ok_or_else(JiraApiError::issue_not_found)?;
+        let id = permissions::visible_issue(&d, p, id_or_key)?;
+        require(
+            &d,
+            p,
+            id,
+            "EDIT_ISSUES",
+            StatusCode::NOT_FOUND,
+            "You do not have permission to edit issues in this project.",
+        )?;
         self.check_write(p, Some(id))?;
         d.issues
             .get_mut(&id)
@@ -706,9 +788,7 @@ impl Site {
             ));
         }
         let mut d = self.lock();
-        let id = d
-            .issue_id_by_id_or_key(id_or_key)
-            .ok_or_else(JiraApiError::issue_not_found)?;
+        let id = permissions::visible_issue(&d, p, id_or_key)?;
         self.check_write(p, Some(id))?;
         let global_id = body
             .get("globalId")
@@ -765,9 +845,7 @@ impl Site {
         link_id: u64,
     ) -> ApiResult<()> {
         let mut d = self.lock();
-        let id = d
-            .issue_id_by_id_or_key(id_or_key)
-            .ok_or_else(JiraApiError::issue_not_found)?;
+        let id = permissions::visible_issue(&d, p, id_or_key)?;
         self.check_write(p, Some(id))?;
         let issue = d.issues.get_mut(&id).expect("exists");
         let before = issue.remote_links.len();
@@ -863,7 +941,7 @@ impl Site {
         self.send(d, event, body);
     }
 
-    fn emit_attachment_event(&self, d: &SiteData, event: &str, a: &crate::model::Attachment) {
+    fn emit_attachment_event(&self, d: &SiteData, event: &str, a: &Attachment) {
         let base = self.base_url();
         let mut att = render::attachment(&base, d, a);
         att["self"] = json!(format!("{base}/rest/api/2/attachment/{}", a.id));
@@ -873,6 +951,33 @@ impl Site {
             "attachment": att,
         });
         self.send(d, event, body);
+    }
+}
+
+/// 404 unless the caller may see the issue, 403 unless they hold Create Attachments there.
+fn attachable_issue(d: &SiteData, p: &Principal, id_or_key: &str) -> ApiResult<u64> {
+    let id = permissions::visible_issue(d, p, id_or_key)?;
+    if !permissions::may(d, p, &d.issues[&id].project_id, "CREATE_ATTACHMENTS") {
+        return Err(JiraApiError::forbidden(
+            "You do not have permission to create attachments for this issue.",
+        ));
+    }
+    Ok(id)
+}
+
+/// `status` with `message` unless the caller holds `perm` in the issue's project.
+fn require(
+    d: &SiteData,
+    p: &Principal,
+    issue_id: u64,
+    perm: &str,
+    status: StatusCode,
+    message: &str,
+) -> ApiResult<()> {
+    if permissions::may(d, p, &d.issues[&issue_id].project_id, perm) {
+        Ok(())
+    } else {
+        Err(JiraApiError::new(status, message))
     }
 }
 

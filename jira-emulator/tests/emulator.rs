@@ -16,13 +16,10 @@ const USER: (&str, &str) = ("user@example.com", "user-token");
 fn spec() -> &'static Value {
     static SPEC: OnceLock<Value> = OnceLock::new();
     SPEC.get_or_init(|| {
-        let dir = std::env::var_os("EXALATE_SHARED_DIR")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| {
-                std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared")
-            });
-        let text = std::fs::read_to_string(dir.join("reference/jira-platform-openapi.json"))
-            .expect("OpenAPI spec");
+        // The repository's own copy (source and version in reference/README.md).
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../reference/jira-platform-openapi.json");
+        let text = std::fs::read_to_string(path).expect("OpenAPI spec");
         serde_json::from_str(&text).expect("spec parses")
     })
 }
@@ -1472,4 +1469,619 @@ fn uuid_like() -> String {
         Instant::now().elapsed().as_nanos()
             ^ (chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0) as u128)
     )
+}
+
+// ------------------------------------------------------------------ project permissions
+
+const ADMIN_ID: &str = "557058:f0a1b2c3-0000-4000-8000-00000000a001";
+const USER_ID: &str = "557058:f0a1b2c3-0000-4000-8000-00000000b002";
+
+/// The default seed, with SUP browsable by admin@example.com only.
+async fn emulator_with_sup_for_admins() -> Harness {
+    let mut seed: Value = serde_json::from_str(jira_emulator::model::DEFAULT_SEED).unwrap();
+    let sup = seed["projects"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|p| p["key"] == "SUP")
+        .unwrap();
+    sup["permissions"] = json!({"BROWSE_PROJECTS": ["admin@example.com"]});
+    let emu = Emulator::start(EmulatorConfig {
+        sites: vec![SiteConfig {
+            name: "alpha".into(),
+            listen: "127.0.0.1:0".into(),
+        }],
+        seed: Some(seed.to_string()),
+        ..Default::default()
+    })
+    .await
+    .expect("emulator starts");
+    Harness {
+        emu,
+        http: reqwest::Client::new(),
+    }
+}
+
+async fn issue_id(h: &Harness, key: &str) -> u64 {
+    let (s, v) = h
+        .call(
+            "GET",
+            &format!("/rest/api/3/issue/{key}?fields=id"),
+            ADMIN,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    v["id"].as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn permissions_check_answers_per_project_and_issue() {
+    let h = emulator_with_sup_for_admins().await;
+    let (test_1, sup_1) = (issue_id(&h, "TEST-1").await, issue_id(&h, "SUP-1").await);
+    let ask = json!({"projectPermissions": [
+        {"permissions": ["BROWSE_PROJECTS", "EDIT_ISSUES"], "projects": [10000, 10010, 99999], "issues": [test_1, sup_1, 1]},
+        {"permissions": ["ADMINISTER_PROJECTS"], "projects": [10000, 10010]}
+    ]});
+    // The user, for themselves: no Browse on SUP (left out), the rest is granted; unknown ids
+    // are not granted; ADMINISTER_PROJECTS, held nowhere, is left out.
+    let (s, v) = h
+        .call(
+            "POST",
+            "/rest/api/3/permissions/check",
+            USER,
+            Some(ask.clone()),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_openapi("POST", "/rest/api/3/permissions/check", 200, &v);
+    assert_eq!(
+        v["projectPermissions"],
+        json!([
+            {"permission": "BROWSE_PROJECTS", "projects": [10000], "issues": [test_1]},
+            {"permission": "EDIT_ISSUES", "projects": [10000, 10010], "issues": [test_1, sup_1]}
+        ])
+    );
+    // Asked only about SUP: Browse is granted on none of them, so it is not in the answer.
+    let (_, v) = h
+        .call(
+            "POST",
+            "/rest/api/3/permissions/check",
+            USER,
+            Some(json!({"projectPermissions": [{"permissions": ["BROWSE_PROJECTS"], "projects": [10010], "issues": [sup_1]}]})),
+        )
+        .await;
+    assert_eq!(v["projectPermissions"], json!([]));
+    // An admin checking the user gets the user's answer, not their own.
+    let mut for_user = ask.clone();
+    for_user["accountId"] = json!(USER_ID);
+    let (s, v) = h
+        .call(
+            "POST",
+            "/rest/api/3/permissions/check",
+            ADMIN,
+            Some(for_user),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["projectPermissions"][0]["projects"], json!([10000]));
+    assert_eq!(v["projectPermissions"][0]["issues"], json!([test_1]));
+    let (_, v) = h
+        .call(
+            "POST",
+            "/rest/api/3/permissions/check",
+            ADMIN,
+            Some(ask.clone()),
+        )
+        .await;
+    assert_eq!(
+        v["projectPermissions"],
+        json!([
+            {"permission": "BROWSE_PROJECTS", "projects": [10000, 10010], "issues": [test_1, sup_1]},
+            {"permission": "EDIT_ISSUES", "projects": [10000, 10010], "issues": [test_1, sup_1]},
+            {"permission": "ADMINISTER_PROJECTS", "projects": [10000, 10010], "issues": []}
+        ])
+    );
+    // Only an admin checks someone else; unknown permission names and entries without any are 400.
+    let mut for_admin = ask.clone();
+    for_admin["accountId"] = json!(ADMIN_ID);
+    let (s, _) = h
+        .call(
+            "POST",
+            "/rest/api/3/permissions/check",
+            USER,
+            Some(for_admin),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let (s, _) = h
+        .call(
+            "POST",
+            "/rest/api/3/permissions/check",
+            USER,
+            Some(json!({"projectPermissions": [{"permissions": ["FLY"], "projects": [10000]}]})),
+        )
+        .await;
+    assert_eq!(s, 400);
+    let (s, _) = h
+        .call(
+            "POST",
+            "/rest/api/3/permissions/check",
+            USER,
+            Some(json!({"projectPermissions": [{"projects": [10000]}]})),
+        )
+        .await;
+    assert_eq!(s, 400);
+}
+
+#[tokio::test]
+async fn mypermissions_answers_for_an_issue_or_a_project() {
+    let h = emulator_with_sup_for_admins().await;
+    let path = "/rest/api/3/mypermissions?permissions=BROWSE_PROJECTS,EDIT_ISSUES";
+    let have = |v: &Value, p: &str| v["permissions"][p]["havePermission"].clone();
+    let (s, v) = h
+        .call("GET", &format!("{path}&issueKey=TEST-1"), USER, None)
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_openapi("GET", "/rest/api/3/mypermissions", 200, &v);
+    assert_eq!(have(&v, "BROWSE_PROJECTS"), true);
+    assert_eq!(have(&v, "EDIT_ISSUES"), true);
+    // An issue or project the user cannot browse is a 404, like a missing one.
+    let (s, v) = h
+        .call("GET", &format!("{path}&issueKey=SUP-1"), USER, None)
+        .await;
+    assert_eq!(s, 404, "{v}");
+    assert_eq!(
+        v["errorMessages"][0],
+        "Issue does not exist or you do not have permission to see it."
+    );
+    let (s, _) = h
+        .call("GET", &format!("{path}&projectKey=SUP"), USER, None)
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = h
+        .call("GET", &format!("{path}&projectId=10010"), USER, None)
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = h
+        .call("GET", &format!("{path}&issueKey=NOPE-9"), USER, None)
+        .await;
+    assert_eq!(s, 404);
+    // issueId wins over issueKey; the admin browses SUP.
+    let sup_1 = issue_id(&h, "SUP-1").await;
+    let (s, v) = h
+        .call(
+            "GET",
+            &format!("{path}&issueId={sup_1}&issueKey=TEST-1"),
+            ADMIN,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(have(&v, "BROWSE_PROJECTS"), true);
+    let (s, _) = h
+        .call(
+            "GET",
+            &format!("{path}&issueId={sup_1}&issueKey=TEST-1"),
+            USER,
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
+    // Globally: held in some project.
+    let (_, v) = h.call("GET", path, USER, None).await;
+    assert_eq!(have(&v, "BROWSE_PROJECTS"), true);
+    let (_, v) = h
+        .call(
+            "GET",
+            "/rest/api/3/mypermissions?permissions=ADMINISTER_PROJECTS&projectKey=TEST",
+            USER,
+            None,
+        )
+        .await;
+    assert_eq!(
+        v["permissions"]["ADMINISTER_PROJECTS"]["havePermission"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn a_person_does_not_see_issues_of_a_project_they_cannot_browse() {
+    let h = emulator_with_sup_for_admins().await;
+    let (s, v) = h.call("GET", "/rest/api/3/issue/SUP-1", USER, None).await;
+    assert_eq!(s, 404, "{v}");
+    assert_component("ErrorCollection", &v);
+    assert_eq!(
+        v["errorMessages"][0],
+        "Issue does not exist or you do not have permission to see it."
+    );
+    let sup_1 = issue_id(&h, "SUP-1").await;
+    let (s, _) = h
+        .call("GET", &format!("/rest/api/3/issue/{sup_1}"), USER, None)
+        .await;
+    assert_eq!(s, 404, "by id too");
+    for path in [
+        "/rest/api/3/issue/SUP-1/comment",
+        "/rest/api/3/issue/SUP-1/properties",
+        "/rest/api/3/issue/SUP-1/remotelink",
+        "/rest/api/3/project/SUP",
+    ] {
+        let (s, _) = h.call("GET", path, USER, None).await;
+        assert_eq!(s, 404, "{path}");
+    }
+    // Writes: 404 before anything else.
+    let (s, _) = h
+        .call(
+            "PUT",
+            "/rest/api/3/issue/SUP-1",
+            USER,
+            Some(json!({"fields": {"summary": "x"}})),
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = h
+        .call(
+            "POST",
+            "/rest/api/3/issue/SUP-1/comment",
+            USER,
+            Some(json!({"body": adf("hi")})),
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, v) = h
+        .call("POST", "/rest/api/3/issue", USER, Some(json!({"fields": {"project": {"key": "SUP"}, "summary": "s", "issuetype": {"name": "Task"}}})))
+        .await;
+    assert_eq!(s, 400);
+    assert_eq!(v["errors"]["project"], "Specify a valid project ID or key");
+    // Searches and bulk fetches leave SUP out; projects are not listed.
+    let (s, v) = h
+        .call(
+            "POST",
+            "/rest/api/3/search/jql",
+            USER,
+            Some(json!({"jql": "project in (TEST, SUP) ORDER BY key ASC", "fields": ["key"]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let keys: Vec<&str> = v["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["TEST-1", "TEST-2"]);
+    let (_, v) = h
+        .call(
+            "GET",
+            "/rest/api/3/search/jql?jql=project%20%3D%20SUP",
+            USER,
+            None,
+        )
+        .await;
+    assert_eq!(v["issues"], json!([]));
+    let (_, v) = h
+        .call(
+            "POST",
+            "/rest/api/3/issue/bulkfetch",
+            USER,
+            Some(json!({"issueIdsOrKeys": ["SUP-1", "TEST-1"], "fields": ["summary"]})),
+        )
+        .await;
+    assert_eq!(v["issues"].as_array().unwrap().len(), 1);
+    assert_eq!(v["issues"][0]["key"], "TEST-1");
+    let (_, v) = h
+        .call("GET", "/rest/api/3/project/search", USER, None)
+        .await;
+    let projects: Vec<&str> = v["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(projects, ["TEST"]);
+    // The admin holds Browse on SUP and sees everything.
+    let (s, _) = h.call("GET", "/rest/api/3/issue/SUP-1", ADMIN, None).await;
+    assert_eq!(s, 200);
+    let (_, v) = h
+        .call(
+            "GET",
+            "/rest/api/3/search/jql?jql=project%20%3D%20SUP",
+            ADMIN,
+            None,
+        )
+        .await;
+    assert_eq!(v["issues"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn project_permissions_are_set_through_the_control_api_and_reset() {
+    let h = emulator().await;
+    let base = h.base();
+    let put = |body: Value| {
+        h.http
+            .put(format!("{base}/_emulator/projects/TEST/permissions"))
+            .json(&body)
+            .send()
+    };
+    // One person: the user may browse TEST but nothing else there.
+    let resp = put(json!({"email": "user@example.com", "permissions": ["BROWSE_PROJECTS"]}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    let (s, _) = h.call("GET", "/rest/api/3/issue/TEST-1", USER, None).await;
+    assert_eq!(s, 200);
+    let (s, v) = h
+        .call(
+            "PUT",
+            "/rest/api/3/issue/TEST-1",
+            USER,
+            Some(json!({"fields": {"summary": "mine now"}})),
+        )
+        .await;
+    assert_eq!(s, 403, "no Edit Issues: {v}");
+    let (s, _) = h
+        .call(
+            "PUT",
+            "/rest/api/3/issue/TEST-1",
+            ADMIN,
+            Some(json!({"fields": {"summary": "still editable"}})),
+        )
+        .await;
+    assert_eq!(s, 204, "the admin keeps theirs");
+    let (s, _) = h
+        .call(
+            "POST",
+            "/rest/api/3/issue/TEST-1/comment",
+            USER,
+            Some(json!({"body": adf("hi")})),
+        )
+        .await;
+    assert_eq!(s, 400, "no Add Comments");
+    let (s, _) = h
+        .call("DELETE", "/rest/api/3/issue/TEST-2", USER, None)
+        .await;
+    assert_eq!(s, 403, "no Delete Issues");
+    let state: Value = h
+        .http
+        .get(format!("{base}/_emulator/projects/TEST/permissions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        state["permissions"]["BROWSE_PROJECTS"],
+        json!([ADMIN_ID, USER_ID])
+    );
+    assert_eq!(state["permissions"]["EDIT_ISSUES"], json!([ADMIN_ID]));
+    assert_eq!(
+        state["permissions"]["ADMINISTER_PROJECTS"],
+        json!([ADMIN_ID])
+    );
+    // The whole scheme: Browse for the admin only, every other permission back to the default.
+    let resp = put(json!({"permissions": {"BROWSE_PROJECTS": [ADMIN_ID]}}))
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    let (s, _) = h.call("GET", "/rest/api/3/issue/TEST-1", USER, None).await;
+    assert_eq!(s, 404);
+    let (_, v) = h
+        .call(
+            "POST",
+            "/rest/api/3/permissions/check",
+            ADMIN,
+            Some(json!({"accountId": USER_ID, "projectPermissions": [{"permissions": ["BROWSE_PROJECTS", "EDIT_ISSUES"], "projects": [10000, 10010]}]})),
+        )
+        .await;
+    assert_eq!(
+        v["projectPermissions"],
+        json!([
+            {"permission": "BROWSE_PROJECTS", "projects": [10010], "issues": []},
+            {"permission": "EDIT_ISSUES", "projects": [10000, 10010], "issues": []}
+        ])
+    );
+    // Mistakes are refused and change nothing.
+    for (body, status) in [
+        (
+            json!({"email": "nobody@example.com", "permissions": []}),
+            400,
+        ),
+        (json!({"accountId": USER_ID, "permissions": ["FLY"]}), 400),
+        (
+            json!({"permissions": {"BROWSE_PROJECTS": ["nobody@example.com"]}}),
+            400,
+        ),
+        (json!({"permissions": ["BROWSE_PROJECTS"]}), 400),
+    ] {
+        let resp = put(body.clone()).await.unwrap();
+        assert_eq!(resp.status().as_u16(), status, "{body}");
+    }
+    let resp = h
+        .http
+        .put(format!("{base}/_emulator/projects/NOPE/permissions"))
+        .json(&json!({"permissions": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    let (s, _) = h.call("GET", "/rest/api/3/issue/TEST-1", USER, None).await;
+    assert_eq!(s, 404);
+    // A seed naming an unknown user or permission is refused.
+    for perms in [
+        json!({"BROWSE_PROJECTS": ["nobody@example.com"]}),
+        json!({"FLY": []}),
+    ] {
+        let mut seed: Value = serde_json::from_str(jira_emulator::model::DEFAULT_SEED).unwrap();
+        seed["projects"][0]["permissions"] = perms;
+        let resp = h
+            .http
+            .post(format!("{base}/_emulator/seed"))
+            .json(&seed)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 400);
+    }
+    // Reset restores the seed's defaults; so does DELETE.
+    let resp = h
+        .http
+        .post(format!("{base}/_emulator/reset"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    let (s, _) = h
+        .call(
+            "PUT",
+            "/rest/api/3/issue/TEST-1",
+            USER,
+            Some(json!({"fields": {"summary": "editable again"}})),
+        )
+        .await;
+    assert_eq!(s, 204);
+    put(json!({"permissions": {"BROWSE_PROJECTS": []}}))
+        .await
+        .unwrap();
+    let (s, _) = h.call("GET", "/rest/api/3/issue/TEST-1", ADMIN, None).await;
+    assert_eq!(s, 404, "nobody browses TEST");
+    let resp = h
+        .http
+        .delete(format!("{base}/_emulator/projects/TEST/permissions"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    let (s, _) = h.call("GET", "/rest/api/3/issue/TEST-1", USER, None).await;
+    assert_eq!(s, 200);
+}
+
+#[tokio::test]
+async fn apps_keep_their_rights_and_check_the_people_they_act_for() {
+    let h = emulator_with_sup_for_admins().await;
+    let (app_base, app) = fake_app(json!(["READ", "WRITE", "ADMIN"])).await;
+    let resp = upm_install(&h, &format!("{app_base}/atlassian-connect.json")).await;
+    assert_eq!(resp.status().as_u16(), 202);
+    let secret = app.lock().unwrap().installs[0].0["sharedSecret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let base = h.base();
+    let signed =
+        |method: &str, url: &str| format!("JWT {}", app_token(&secret, method, url, &base));
+    // The app reads SUP-1 although the user cannot.
+    let url = format!("{base}/rest/api/3/issue/SUP-1");
+    let resp = h
+        .http
+        .get(&url)
+        .header("Authorization", signed("GET", &url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    // And asks Jira whether the user may.
+    let sup_1 = issue_id(&h, "SUP-1").await;
+    let url = format!("{base}/rest/api/3/permissions/check");
+    let resp = h
+        .http
+        .post(&url)
+        .header("Authorization", signed("POST", &url))
+        .json(&json!({"accountId": USER_ID, "projectPermissions": [{"permissions": ["BROWSE_PROJECTS", "EDIT_ISSUES"], "issues": [sup_1]}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(
+        v["projectPermissions"],
+        json!([{"permission": "EDIT_ISSUES", "projects": [], "issues": [sup_1]}])
+    );
+}
+
+// ------------------------------------------------------------------ malformed uploads
+
+#[tokio::test]
+async fn a_malformed_upload_stores_nothing() {
+    let h = emulator().await;
+    let url = format!("{}/rest/api/3/issue/TEST-1/attachments", h.base());
+    let dir = h.emu.site("alpha").site.attachments_dir.clone();
+    let files_on_disk = || std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+    let part = |name: &str, file: &str, body: &str| {
+        format!("--XyZ\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: text/plain\r\n\r\n{body}\r\n")
+    };
+    let whole = format!("{}--XyZ--\r\n", part("file", "a.txt", "first file"));
+    let first = part("file", "a.txt", "first file");
+    let malformed = [
+        // A complete first file, then a second one cut off in its content.
+        format!("{first}--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"b.txt\"\r\n\r\nsecond fi"),
+        // The only file cut off.
+        whole[..whole.len() / 2].to_owned(),
+        // No closing boundary.
+        format!("{first}--XyZ"),
+        first.clone(),
+        // A part without a name, and a part that is not the field `file`.
+        format!("{first}--XyZ\r\nContent-Disposition: form-data\r\n\r\nx\r\n--XyZ--\r\n"),
+        format!("{first}{}--XyZ--\r\n", part("comment", "c.txt", "x")),
+    ];
+    let post = |body: String| {
+        h.http
+            .post(&url)
+            .basic_auth(ADMIN.0, Some(ADMIN.1))
+            .header("X-Atlassian-Token", "no-check")
+            .header("Content-Type", "multipart/form-data; boundary=XyZ")
+            .body(body)
+            .send()
+    };
+    let stored = || async {
+        let v: Value = h
+            .http
+            .get(format!("{}/_emulator/issues/TEST-1", h.base()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["attachments"].as_array().unwrap().len()
+    };
+    for body in malformed {
+        let resp = post(body.clone()).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{body:?}");
+        let v: Value = resp.json().await.unwrap();
+        assert_component("ErrorCollection", &v);
+        assert_eq!(stored().await, 0, "nothing stored for {body:?}");
+        assert_eq!(files_on_disk(), 0, "no file left behind for {body:?}");
+    }
+    let (_, issue) = h
+        .call(
+            "GET",
+            "/rest/api/3/issue/TEST-1?fields=attachment",
+            ADMIN,
+            None,
+        )
+        .await;
+    assert_eq!(issue["fields"]["attachment"], json!([]));
+    // A correct upload afterwards gives exactly one attachment.
+    let resp = post(whole).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let list: Value = resp.json().await.unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["filename"], "a.txt");
+    assert_eq!(list[0]["size"], 10);
+    assert_eq!(stored().await, 1);
+    assert_eq!(files_on_disk(), 1);
+    // Several files in one valid body are stored together.
+    let two = format!("{first}{}--XyZ--\r\n", part("file", "b.txt", "second"));
+    let resp = post(two).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(
+        resp.json::<Value>()
+            .await
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(stored().await, 3);
 }

@@ -10,6 +10,7 @@ mod m20261125_000005_create_attachment_links;
 mod m20261125_000006_add_synced_issue_glance;
 mod m20261202_000007_add_connection_remote_site_name;
 mod m20261202_000008_add_invitation_acceptor_proof;
+mod m20261202_000009_create_issue_leases;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_add_synced_issue_glance::Migration),
             Box::new(m20261202_000007_add_connection_remote_site_name::Migration),
             Box::new(m20261202_000008_add_invitation_acceptor_proof::Migration),
+            Box::new(m20261202_000009_create_issue_leases::Migration),
         ]
     }
 }

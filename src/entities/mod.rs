@@ -5,6 +5,7 @@ pub mod attachment_links;
 pub mod comment_links;
 pub mod connections;
 pub mod invitations;
+pub mod issue_leases;
 pub mod peer_nonces;
 pub mod prelude;
 pub mod sync_inbox;

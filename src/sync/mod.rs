@@ -3,6 +3,7 @@
 //! messages in order over the signed peer protocol, and an inbox that applies every message once.
 //! Comments and attachments, the reconciliation poll and the admin Sync Queue come next.
 
+pub mod lease;
 pub mod replica;
 
 use crate::connections::peer::{self, PeerClient};
@@ -48,6 +49,8 @@ pub enum SyncError {
     TwinDeleted(String),
     #[error("database error: {0}")]
     Db(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Lease(#[from] lease::LeaseError),
     #[error(transparent)]
     Crypto(#[from] crate::tenants::crypto::CryptoError),
     #[error(transparent)]
@@ -172,7 +175,8 @@ pub struct SyncService {
     /// Twins whose messages are delivered at the same time.
     pub concurrency: usize,
     /// Per-issue locks between applying a message and reading that issue's webhook (one node).
-    pub issue_locks: moka::sync::Cache<(i64, String), Arc<tokio::sync::Mutex<()>>>,
+    /// The per-issue lock, in the database (see lease.rs).
+    pub leases: lease::IssueLeases,
     /// The app's own Jira account per tenant: webhooks for its own writes need no read.
     pub app_accounts: moka::future::Cache<i64, String>,
     /// Messages this process delivered (acknowledged by the other side) since it started.
@@ -300,18 +304,34 @@ fn parse_replica(row: &synced_issues::Model) -> Option<Replica> {
 /// `jiraEntityProperties` module so JQL can find it (`issue.property[exalate.twin].origin`).
 pub const TWIN_PROPERTY: &str = "exalate.twin";
 
+/// Takes sequence number `seq` of a synced issue for one message, in the transaction that writes
+/// the message: only if it is still the next one (a compare-and-set in the database, so two
+/// replicas can never hand out the same number; the outbox's unique index backs it up).
+async fn take_seq(
+    txn: &sea_orm::DatabaseTransaction,
+    row: &synced_issues::Model,
+    seq: i64,
+) -> Result<()> {
+    let taken = synced_issues::Entity::update_many()
+        .col_expr(
+            synced_issues::Column::NextSeq,
+            sea_orm::sea_query::Expr::col(synced_issues::Column::NextSeq).add(1),
+        )
+        .filter(synced_issues::Column::Id.eq(row.id))
+        .filter(synced_issues::Column::NextSeq.eq(seq))
+        .exec(txn)
+        .await?;
+    if taken.rows_affected != 1 {
+        return Err(SyncError::InProgress);
+    }
+    Ok(())
+}
+
 fn project_of(key: &str) -> &str {
     key.split_once('-').map(|(p, _)| p).unwrap_or("")
 }
 
 impl SyncService {
-    fn issue_lock(&self, tenant_id: i64, issue_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        self.issue_locks
-            .get_with((tenant_id, issue_id.to_owned()), || {
-                Arc::new(tokio::sync::Mutex::new(()))
-            })
-    }
-
     /// What Jira has now of an issue: the issue, its comments (with properties, to find twins
     /// we wrote) and the replica built from them, with Jira's `updated` in ms.
     async fn snapshot(&self, t: &Arc<Tenant>, key_or_id: &str) -> Result<Snapshot> {
@@ -410,6 +430,8 @@ impl SyncService {
                 return Err(SyncError::MayNotEdit(key));
             }
         }
+        // Recorded under the issue's lock, like every other change of it (on any replica).
+        let _lease = self.leases.acquire(t.id, &issue_id).await?;
         let existing = self.row(t.id, uid, &issue_id).await?;
         let row = match existing {
             Some(r) => r,
@@ -480,9 +502,9 @@ impl SyncService {
         };
         let now = Utc::now().fixed_offset();
         let txn = self.db.begin().await?;
+        take_seq(&txn, &row, msg.seq).await?;
         outbox_entry(t.id, &row, &msg, now).insert(&txn).await?;
         let mut m: synced_issues::ActiveModel = row.into();
-        m.next_seq = Set(msg.seq + 1);
         m.last_replica = Set(Some(serde_json::to_string(&replica).expect("serialisable")));
         m.status = Set("in_progress".into());
         m.updated_at = Set(now);
@@ -537,8 +559,7 @@ impl SyncService {
     /// served any more) and each twin's side is told, through the outbox, that the pair stops
     /// syncing; a pair whose first message never got through just ends here.
     async fn issue_deleted(&self, t: &Arc<Tenant>, issue_id: &str) -> Result<()> {
-        let lock = self.issue_lock(t.id, issue_id);
-        let _guard = lock.lock().await;
+        let _lease = self.leases.acquire(t.id, issue_id).await?;
         let rows = synced_issues::Entity::find()
             .filter(synced_issues::Column::TenantId.eq(t.id))
             .filter(synced_issues::Column::IssueId.eq(issue_id))
@@ -570,9 +591,9 @@ impl SyncService {
                 "not sent: the issue was deleted",
             )
             .await?;
+            take_seq(&txn, &row, msg.seq).await?;
             outbox_entry(t.id, &row, &msg, now).insert(&txn).await?;
             let mut m: synced_issues::ActiveModel = row.into();
-            m.next_seq = Set(msg.seq + 1);
             m.updated_at = Set(now);
             m.update(&txn).await?;
             txn.commit().await?;
@@ -611,8 +632,7 @@ impl SyncService {
         read_comments: bool,
     ) -> Result<()> {
         // Wait for an apply to this issue in progress: its recorded replica decides what changed.
-        let lock = self.issue_lock(t.id, issue_id);
-        let _guard = lock.lock().await;
+        let _lease = self.leases.acquire(t.id, issue_id).await?;
         let rows = synced_issues::Entity::find()
             .filter(synced_issues::Column::TenantId.eq(t.id))
             .filter(synced_issues::Column::IssueId.eq(issue_id))
@@ -1084,14 +1104,14 @@ impl SyncService {
             .filter(al::Column::IssueId.eq(issue_id))
             .exec(&txn)
             .await?;
-        drop_unsent(
-            &txn,
-            tenant_id,
-            uid,
-            issue_id,
-            "not sent: the twin was deleted",
-        )
-        .await?;
+        // The pair has ended: its messages, sent or not, are history, and a new pair of this
+        // issue numbers its messages from 1 again (the outbox allows each number once).
+        sync_outbox::Entity::delete_many()
+            .filter(sync_outbox::Column::TenantId.eq(tenant_id))
+            .filter(sync_outbox::Column::ConnectionUid.eq(uid))
+            .filter(sync_outbox::Column::IssueId.eq(issue_id))
+            .exec(&txn)
+            .await?;
         if let Some(twin) = twin_id {
             sync_inbox::Entity::delete_many()
                 .filter(sync_inbox::Column::TenantId.eq(tenant_id))
@@ -1463,9 +1483,8 @@ impl SyncService {
             .await?;
         // While our own writes to the twin are applied and recorded, its webhooks wait (see
         // issue_changed): otherwise they would see our write as a user's change and echo it.
-        let lock = lookup.as_ref().map(|r| self.issue_lock(t.id, &r.issue_id));
-        let _guard = match &lock {
-            Some(l) => Some(l.lock().await),
+        let _lease = match &lookup {
+            Some(r) => Some(self.leases.acquire(t.id, &r.issue_id).await?),
             None => None,
         };
         let twin = synced_issues::Entity::find()
@@ -1635,10 +1654,9 @@ impl SyncService {
         // A twin we just created has no synced row yet, so its webhooks would find nothing to
         // do: from here until the row is recorded they wait for it, and then compare with what
         // is recorded below (the twin as read right now, without anyone's comments or files).
-        let new_twin_lock = created.then(|| self.issue_lock(t.id, &id));
-        let _new_twin_guard = match &new_twin_lock {
-            Some(l) => Some(l.lock().await),
-            None => None,
+        let _new_twin_lease = match created {
+            true => Some(self.leases.acquire(t.id, &id).await?),
+            false => None,
         };
         let as_created: Option<Value> = match created {
             true => Some(

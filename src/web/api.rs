@@ -57,7 +57,13 @@ impl From<crate::sync::SyncError> for ApiError {
             S::InvalidRichText(_) => (StatusCode::BAD_REQUEST, "invalid_adf"),
             S::InProgress => (StatusCode::CONFLICT, "in_progress"),
             S::TwinDeleted(_) => (StatusCode::GONE, "twin_deleted"),
-            S::Db(_) | S::Crypto(_) | S::Tenant(_) => return ApiError::internal("sync failed", &e),
+            // Another sync of the same issue is taking long: the sender retries later.
+            S::Lease(crate::sync::lease::LeaseError::Busy(..)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "issue_busy")
+            }
+            S::Lease(_) | S::Db(_) | S::Crypto(_) | S::Tenant(_) => {
+                return ApiError::internal("sync failed", &e)
+            }
         };
         ApiError::new(status, code, e.to_string())
     }

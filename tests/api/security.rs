@@ -481,7 +481,7 @@ async fn security_a_user_who_may_not_see_or_edit_an_issue_cannot_sync_it() {
     let (s, v) = w
         .api(
             "POST",
-            "/api/issues/TEST-3/exalate",
+            "/api/issues/TEST-1/exalate",
             &user,
             Some(json!({"connectionId": uid})),
         )
@@ -503,7 +503,7 @@ async fn security_a_user_who_may_not_see_or_edit_an_issue_cannot_sync_it() {
     let (s, v) = w
         .api(
             "POST",
-            "/api/issues/TEST-3/exalate",
+            "/api/issues/TEST-1/exalate",
             &user,
             Some(json!({"connectionId": uid})),
         )
@@ -513,7 +513,7 @@ async fn security_a_user_who_may_not_see_or_edit_an_issue_cannot_sync_it() {
         (404, Some("issue_not_found")),
         "{v}"
     );
-    let (s, _) = w.api("GET", "/api/issues/TEST-3/status", &user, None).await;
+    let (s, _) = w.api("GET", "/api/issues/TEST-1/status", &user, None).await;
     assert_eq!(s, 404);
     // Nothing reached beta.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -537,7 +537,7 @@ async fn security_a_user_who_may_not_see_or_edit_an_issue_cannot_sync_it() {
     let (s, v) = w
         .api(
             "POST",
-            "/api/issues/TEST-3/exalate",
+            "/api/issues/TEST-1/exalate",
             &admin,
             Some(json!({"connectionId": uid})),
         )

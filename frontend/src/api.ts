@@ -78,6 +78,8 @@ export interface OtherSide {
 export interface FirstSyncResult {
   message: string;
   issueKey: string;
+  /** The issue's page on this site, e.g. https://alpha.atlassian.net/browse/TEST-3. */
+  issueUrl?: string;
   twinKey?: string;
   twinUrl?: string;
 }

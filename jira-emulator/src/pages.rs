@@ -497,6 +497,7 @@ async fn browse(site: web::Data<Site>, req: HttpRequest, path: web::Path<String>
                 &HashMap::new(),
                 g["key"].as_str().unwrap_or(""),
             );
+            // No `allow` attribute, as on Jira Cloud (see the page iframe in `app_module`).
             glances.push_str(&format!(
                 r#"<div class="glance" data-glance="{key}" onclick="var f=document.getElementById('glance-{key}');f.style.display=f.style.display==='none'?'block':'none';"><b>{name}</b>{loz}</div>
 <div id="glance-{key}" style="display:none"><iframe class="app-frame" data-app-key="{app}" data-module-key="{key}" src="{src}" title="{name}"></iframe></div>"#,
@@ -737,6 +738,15 @@ async fn app_module(
         s.push_str(r#"<h4>Manage</h4><a href="/plugins/servlet/upm">Manage apps</a>"#);
         s
     });
+    // No `allow` attribute, as on Jira Cloud as far as Atlassian's sources show: the Connect
+    // host library (atlassian-connect-js 5.3.64, dist/connect-host.js; bitbucket.org/atlassian/
+    // atlassian-connect-js, mirrored at github.com/kawashinji/atlassian-connect-js) builds a
+    // module's iframe from simple-xdm's `create()` (id, name, src) plus width/height/sandbox from
+    // its options, and sets no `allow`; no Connect page documents one. So `clipboard-write` keeps
+    // its default allowlist 'self', and `navigator.clipboard.writeText` is refused in the app's
+    // (cross-origin) frame. Only Forge Custom UI iframes get a fixed `allow` list: camera,
+    // clipboard-write, display-capture, fullscreen, microphone
+    // (https://developer.atlassian.com/platform/forge/custom-ui/iframe/). Same for the glance iframe.
     let body = format!(
         r#"<iframe id="app-frame" class="app-frame" data-app-key="{app}" data-module-key="{module}" src="{src}" title="{title}"></iframe>
 <script src="/_emulator/all.js?host=1"></script>"#,

@@ -104,6 +104,42 @@ async function until(what, check, timeout) {
   }
 }
 
+/// The element handle's frame: to run script in the app's iframe (e.g. to tell a reload).
+async function appFrame(page, selector = "#app-frame") {
+  const frame = await (await page.locator(selector).elementHandle()).contentFrame();
+  if (!frame) throw new Error(`no frame in ${selector}`);
+  return frame;
+}
+
+/// A link as the user meets it: its text, where it goes, and that it opens a new tab.
+async function expectLink(link, href) {
+  await link.waitFor({ timeout: 15000 });
+  const got = { href: await link.getAttribute("href"), target: await link.getAttribute("target"), rel: await link.getAttribute("rel") };
+  const want = { href, target: "_blank", rel: "noreferrer" };
+  if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`link ${await link.innerText()}: ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+}
+
+/// What is on the system clipboard, read as a user's browser would: in a tab on the app's origin
+/// (the context was granted clipboard-read there).
+async function readClipboard(context, origin) {
+  const reader = await context.newPage();
+  try {
+    await reader.goto(`${origin}/health_check`);
+    await reader.bringToFront();
+    return await reader.evaluate(() => navigator.clipboard.readText());
+  } finally {
+    await reader.close();
+  }
+}
+
+/// A flag's title, shown by Jira (AP.flag) or, without all.js, by the page itself.
+async function expectFlag(page, frame, title) {
+  await until(`the flag "${title}"`, async () => (await page.getByText(title).count()) + (await frame.getByText(title).count()) > 0, 15000);
+}
+
+/// Set by the Yes path: the first issue on beta and its twin on alpha.
+let yesPair = null;
+
 const results = [];
 async function test(name, fn) {
   try {
@@ -177,9 +213,31 @@ try {
     await expectText(accept, "Connection established successfully");
     await expectText(accept, "Sync your first issue to see how it works.");
     await shot(page, "yes-7-established");
+    // Exalate: the status, and links to both issues at the bottom, kept up to date without a
+    // reload (the mark set on the frame's window before the click is still there at the end).
+    const acceptFrame = await appFrame(page);
+    await acceptFrame.evaluate(() => { window.__e2eNoReload = true; });
     await accept.getByRole("button", { name: "Exalate", exact: true }).click();
     await expectText(accept, "is being synchronized");
+    const firstSync = accept.getByRole("region", { name: "First sync" });
+    await expectLink(firstSync.getByRole("link", { name: "SUP-1", exact: true }), `${demo.beta}/browse/SUP-1`);
     await shot(page, "yes-8-first-issue");
+    const twinLink = firstSync.getByRole("link", { name: /^TEST-\d+$/ });
+    await twinLink.waitFor({ timeout: 30000 });
+    const twinKey = (await twinLink.innerText()).trim();
+    await expectLink(twinLink, `${demo.alpha}/browse/${twinKey}`);
+    await firstSync.getByText("Synchronized", { exact: true }).waitFor({ timeout: 30000 });
+    if (!(await acceptFrame.evaluate(() => window.__e2eNoReload === true))) throw new Error("the success screen reloaded");
+    yesPair = { beta: "SUP-1", alpha: twinKey };
+    await shot(page, "yes-8a-first-issue-synchronized");
+    // The twin's link opens alpha's page of it in a new tab.
+    const [tab] = await Promise.all([page.context().waitForEvent("page"), twinLink.click()]);
+    await tab.waitForLoadState();
+    const opened = new URL(tab.url());
+    const lands = opened.origin === demo.alpha &&
+      (opened.pathname === `/browse/${twinKey}` || (opened.pathname === "/login" && opened.searchParams.get("next") === `/browse/${twinKey}`));
+    if (!lands) throw new Error(`the twin link opened ${tab.url()}`);
+    await tab.close();
     // The issue panel of SUP-1 on beta turns Synchronized, with its twin.
     await page.goto(`${demo.beta}/browse/SUP-1`);
     await page.click('[data-glance="exalate-sync-status"]');
@@ -204,7 +262,12 @@ try {
   });
 
   await test("No path: invitation code copied on alpha, accepted on beta", async () => {
-    const page = await newPage();
+    // The clipboard is read back in a tab on the app's origin, so that origin may read it. The
+    // app's frame inside Jira gets no clipboard-write (see jira-emulator/src/pages.rs): the copy
+    // goes through the page's own fallback, as in Jira.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: demo.app });
+    const page = await context.newPage();
     await login(page, demo.alpha, ADMIN);
     const frame = await openConsole(page);
     await frame.getByRole("button", { name: "Initiate connection" }).click();
@@ -216,16 +279,29 @@ try {
     await frame.getByRole("button", { name: "Next" }).click();
     await frame.getByText("No, I don't have admin access").click();
     await frame.getByRole("button", { name: "Initiate", exact: true }).click();
-    const codeBox = frame.locator("textarea").first();
+    const dialog = frame.getByRole("dialog");
+    const codeBox = dialog.getByLabel("Invitation code");
     await codeBox.waitFor({ timeout: 15000 });
     const code = await codeBox.inputValue();
     if (!code.startsWith("exa1.")) throw new Error(`unexpected code ${code}`);
-    await expectText(frame, "Copy invitation code");
+    if (!(await codeBox.evaluate((el) => el.readOnly))) throw new Error("the invitation code field is editable");
     await shot(page, "no-1-invitation-code");
+    // Copy invitation code: the flag says copied, and the clipboard holds exactly the code shown.
+    await dialog.getByRole("button", { name: "Copy invitation code" }).click();
+    await expectFlag(page, frame, "Invitation code copied");
+    if (await frame.getByText("Press Ctrl+C to copy").count()) throw new Error("said both copied and Press Ctrl+C");
+    await shot(page, "no-1b-invitation-code-copied");
+    const copied = await readClipboard(context, demo.app);
+    if (copied !== code) throw new Error(`the clipboard holds ${JSON.stringify(copied)}, the dialog shows ${JSON.stringify(code)}`);
     await login(page, demo.beta, ADMIN);
     const beta = await openConsole(page);
     await beta.getByRole("button", { name: "Accept invitation" }).click();
-    await beta.getByPlaceholder("Paste the invitation code here").fill(code);
+    // The beta admin pastes it (Ctrl+V) into the field.
+    const pasteBox = beta.getByPlaceholder("Paste the invitation code here");
+    await pasteBox.click();
+    await page.keyboard.press("Control+V");
+    const pasted = await pasteBox.inputValue();
+    if (pasted !== code) throw new Error(`Ctrl+V pasted ${JSON.stringify(pasted)}, the code is ${JSON.stringify(code)}`);
     await shot(page, "no-2-paste-code");
     await beta.getByRole("button", { name: "Next" }).click();
     await expectText(beta, "Select a project for the incoming sync");
@@ -242,6 +318,29 @@ try {
     await again.getByRole("button", { name: "Next" }).click();
     await expectText(again, "already used");
     await shot(page, "no-5-code-reused");
+    await context.close();
+  });
+
+  // Connection names and remote links name the sites by their titles (alpha, beta), not by host
+  // and port: the Yes path's connection is alpha_to_beta on alpha and beta_to_alpha on beta, and
+  // each twin's remote link reads "<key> on <site>".
+  await test("connection names and remote links use the sites' titles", async () => {
+    const page = await newPage();
+    await login(page, demo.alpha, ADMIN);
+    const alphaConsole = await openConsole(page);
+    await connectionRow(alphaConsole, "alpha_to_beta");
+    await shot(page, "names-alpha-connections");
+    await login(page, demo.beta, ADMIN);
+    const betaConsole = await openConsole(page);
+    await connectionRow(betaConsole, "beta_to_alpha");
+    await shot(page, "names-beta-connections");
+    if (!yesPair) throw new Error("the Yes path synced no issue");
+    await page.goto(`${demo.beta}/browse/${yesPair.beta}`);
+    await page.locator("#web-links").getByText(`${yesPair.alpha} on alpha`).first().waitFor({ timeout: 30000 });
+    await login(page, demo.alpha, ADMIN);
+    await page.goto(`${demo.alpha}/browse/${yesPair.alpha}`);
+    await page.locator("#web-links").getByText(`${yesPair.beta} on beta`).first().waitFor({ timeout: 30000 });
+    await shot(page, "names-remote-link-on-alpha");
     await page.context().close();
   });
 

@@ -1,6 +1,6 @@
 import Lozenge, { type ThemeAppearance } from '@atlaskit/lozenge';
 import Tooltip from '@atlaskit/tooltip';
-import type { ConnectionStatus } from '../api';
+import type { ConnectionStatus, IssueSyncStatus } from '../api';
 
 const LOOK: Record<ConnectionStatus, { text: string; appearance: ThemeAppearance }> = {
   pending: { text: 'Pending', appearance: 'moved' },
@@ -22,4 +22,17 @@ export function StatusLozenge({ status, reason }: { status: ConnectionStatus; re
       )}
     </Tooltip>
   );
+}
+
+const SYNC_LOOK: Record<IssueSyncStatus, { text: string; appearance: ThemeAppearance }> = {
+  not_synced: { text: 'Not synced', appearance: 'default' },
+  in_progress: { text: 'In Progress', appearance: 'inprogress' },
+  synchronized: { text: 'Synchronized', appearance: 'success' },
+  error: { text: 'Error', appearance: 'removed' },
+};
+
+/** How an issue syncs through one connection, in the words of the issue panel. */
+export function SyncStatusLozenge({ status }: { status: IssueSyncStatus }) {
+  const { text, appearance } = SYNC_LOOK[status];
+  return <Lozenge appearance={appearance}>{text}</Lozenge>;
 }

@@ -1,5 +1,5 @@
-import { screen, waitFor, within } from '@testing-library/react';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { Connection } from '../api';
 import { navigateTop } from '../host';
 import { apiError, fakeServer } from '../test/fakeServer';
@@ -88,6 +88,124 @@ async function walkToAccessStep() {
   ).toBeInTheDocument();
   return page;
 }
+
+/** The "No, I don't have admin access" path up to the invitation code; returns its field. */
+async function walkToInvitation(code: string) {
+  server({ 'POST /api/connections': { connection: connection(), invitationCode: code } });
+  const page = await walkToAccessStep();
+  await page.user.click(screen.getByRole('radio', { name: "No, I don't have admin access" }));
+  await page.user.click(screen.getByRole('button', { name: 'Initiate' }));
+  const field = (await screen.findByDisplayValue(code)) as HTMLTextAreaElement;
+  return { ...page, field };
+}
+
+/**
+ * Gives jsdom (which has none) a `document.execCommand` for this test: `answer` is what it returns;
+ * it records what was focused and selected when it ran, i.e. what the browser would have copied.
+ */
+function stubExecCommand(answer: boolean) {
+  const seen: { active: Element | null; selected: string }[] = [];
+  const execCommand = vi.fn(() => {
+    const active = document.activeElement;
+    const field = active as HTMLTextAreaElement | null;
+    const selected =
+      field && typeof field.value === 'string'
+        ? field.value.slice(field.selectionStart ?? 0, field.selectionEnd ?? 0)
+        : '';
+    seen.push({ active, selected });
+    return answer;
+  });
+  Object.defineProperty(document, 'execCommand', { value: execCommand, configurable: true });
+  onTestFinished(() => {
+    delete (document as { execCommand?: unknown }).execCommand;
+  });
+  return { execCommand, seen };
+}
+
+/** Chromium's answer to "may this frame use clipboard-write?", as in Jira's Connect iframe. */
+function stubPermissionsPolicy(allowed: boolean) {
+  Object.defineProperty(document, 'featurePolicy', {
+    value: { allowsFeature: (feature: string) => (feature === 'clipboard-write' ? allowed : true) },
+    configurable: true,
+  });
+  onTestFinished(() => {
+    delete (document as { featurePolicy?: unknown }).featurePolicy;
+  });
+}
+
+describe('Copy invitation code', () => {
+  it('copies with the Clipboard API where the frame allows it', async () => {
+    const { user, field } = await walkToInvitation('EXA-INVITE-1');
+    const writeText = vi.spyOn(navigator.clipboard, 'writeText').mockResolvedValue();
+    expect(field).toHaveAttribute('readonly');
+    expect(within(screen.getByRole('dialog')).getByLabelText('Invitation code')).toBe(field);
+    await user.click(screen.getByRole('button', { name: 'Copy invitation code' }));
+    expect(writeText).toHaveBeenCalledWith('EXA-INVITE-1');
+    expect(await screen.findByText('Invitation code copied')).toBeInTheDocument();
+    expect(screen.queryByText('Press Ctrl+C to copy')).not.toBeInTheDocument();
+  });
+
+  it("inside Jira's iframe, copies from the code's own field in the dialog", async () => {
+    stubPermissionsPolicy(false);
+    const { user, field } = await walkToInvitation('EXA-INVITE-2');
+    const writeText = vi.spyOn(navigator.clipboard, 'writeText');
+    const { execCommand, seen } = stubExecCommand(true);
+    const button = screen.getByRole('button', { name: 'Copy invitation code' });
+    await user.click(button);
+
+    await waitFor(() => expect(execCommand).toHaveBeenCalledWith('copy'));
+    // The policy says no: the Clipboard API is not even tried.
+    expect(writeText).not.toHaveBeenCalled();
+    // What was selected is the whole code, in the visible field inside the dialog.
+    expect(seen).toEqual([{ active: field, selected: 'EXA-INVITE-2' }]);
+    expect(screen.getByRole('dialog')).toContainElement(field);
+    expect(await screen.findByText('Invitation code copied')).toBeInTheDocument();
+    expect(document.activeElement).toBe(button);
+  });
+
+  it('falls back to execCommand when the Clipboard API refuses', async () => {
+    const { user, field } = await walkToInvitation('EXA-INVITE-3');
+    vi.spyOn(navigator.clipboard, 'writeText').mockRejectedValue(new DOMException('denied', 'NotAllowedError'));
+    const { seen } = stubExecCommand(true);
+    await user.click(screen.getByRole('button', { name: 'Copy invitation code' }));
+    expect(await screen.findByText('Invitation code copied')).toBeInTheDocument();
+    expect(seen).toEqual([{ active: field, selected: 'EXA-INVITE-3' }]);
+  });
+
+  it('says "Press Ctrl+C to copy", with the code selected, when nothing could copy', async () => {
+    stubPermissionsPolicy(false);
+    const { user, field } = await walkToInvitation('EXA-INVITE-4');
+    stubExecCommand(false);
+    await user.click(screen.getByRole('button', { name: 'Copy invitation code' }));
+
+    expect(await screen.findByText('Press Ctrl+C to copy')).toBeInTheDocument();
+    expect(screen.queryByText('Invitation code copied')).not.toBeInTheDocument();
+    expect(document.activeElement).toBe(field);
+    expect(field.value.slice(field.selectionStart, field.selectionEnd)).toBe('EXA-INVITE-4');
+
+    // The admin presses Ctrl+C in the field: that is a copy, and now it says so.
+    fireEvent.copy(field);
+    expect(await screen.findByText('Invitation code copied')).toBeInTheDocument();
+    expect(screen.queryByText('Press Ctrl+C to copy')).not.toBeInTheDocument();
+  });
+
+  it('does not claim a copy when execCommand throws', async () => {
+    const { user } = await walkToInvitation('EXA-INVITE-5');
+    vi.spyOn(navigator.clipboard, 'writeText').mockRejectedValue(new DOMException('denied', 'NotAllowedError'));
+    Object.defineProperty(document, 'execCommand', {
+      value: () => {
+        throw new Error('not supported');
+      },
+      configurable: true,
+    });
+    onTestFinished(() => {
+      delete (document as { execCommand?: unknown }).execCommand;
+    });
+    await user.click(screen.getByRole('button', { name: 'Copy invitation code' }));
+    expect(await screen.findByText('Press Ctrl+C to copy')).toBeInTheDocument();
+    expect(screen.queryByText('Invitation code copied')).not.toBeInTheDocument();
+  });
+});
 
 describe('Initiate connection wizard', () => {
   beforeEach(() => vi.mocked(navigateTop).mockClear());
@@ -198,7 +316,21 @@ describe('Initiate connection wizard', () => {
       'POST /api/connections/c1/first-sync': {
         message: 'TEST-1 is syncing to OPS-7.',
         issueKey: 'TEST-1',
+        issueUrl: `${SITE}/browse/TEST-1`,
         twinKey: 'OPS-7',
+      },
+      'GET /api/issues/TEST-1/status': {
+        issueKey: 'TEST-1',
+        syncs: [
+          {
+            connectionId: 'c1',
+            connectionName: 'TEST_to_OPS',
+            status: 'synchronized',
+            twinKey: 'OPS-7',
+            twinUrl: `${SITE}/browse/OPS-7`,
+          },
+        ],
+        connections: [{ id: 'c1', name: 'TEST_to_OPS' }],
       },
     });
     const { user } = await openWizard();
@@ -227,5 +359,9 @@ describe('Initiate connection wizard', () => {
     await user.click(screen.getByRole('button', { name: 'Exalate' }));
     expect(await screen.findByText('TEST-1 is syncing to OPS-7.')).toBeInTheDocument();
     expect(api.callsTo('POST /api/connections/c1/first-sync')[0].body).toEqual({ issueKey: 'TEST-1' });
+    // Both issues are on this site: each links to its own page.
+    expect(await screen.findByText('Synchronized')).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: 'TEST-1' })).toHaveAttribute('href', `${SITE}/browse/TEST-1`);
+    expect(screen.getByRole('link', { name: 'OPS-7' })).toHaveAttribute('href', `${SITE}/browse/OPS-7`);
   });
 });

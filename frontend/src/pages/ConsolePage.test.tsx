@@ -135,9 +135,12 @@ describe('General Settings tab', () => {
     const { user } = renderPage('admin/general-settings');
     vi.spyOn(navigator.clipboard, 'writeText').mockRejectedValue(new DOMException('denied', 'NotAllowedError'));
     let copied = '';
+    let copiedFrom: Element | null = null;
     // jsdom has no execCommand at all; the test's own document gets one for this test only.
     const execCommand = vi.fn(() => {
-      copied = (document.activeElement as HTMLTextAreaElement).value;
+      copiedFrom = document.activeElement;
+      const field = copiedFrom as HTMLInputElement;
+      copied = field.value.slice(field.selectionStart ?? 0, field.selectionEnd ?? 0);
       return true;
     });
     Object.defineProperty(document, 'execCommand', { value: execCommand, configurable: true });
@@ -147,6 +150,8 @@ describe('General Settings tab', () => {
     await user.click(await screen.findByRole('button', { name: 'Copy' }));
     await waitFor(() => expect(execCommand).toHaveBeenCalledWith('copy'));
     expect(copied).toBe('https://exalate.example.com/t/alpha-1234');
+    // Copied from the visible field that shows the URL (selected whole), not a hidden one.
+    expect(copiedFrom).toBe(screen.getByLabelText('Exalate URL'));
     expect(await screen.findByText('Exalate URL copied')).toBeInTheDocument();
   });
 });

@@ -41,7 +41,7 @@ export function GeneralSettingsTab() {
               <div className="grow">
                 <Textfield id="exalate-url" value={settings.exalateUrl} isReadOnly isMonospaced />
               </div>
-              <CopyButton text={settings.exalateUrl} copiedTitle="Exalate URL copied">
+              <CopyButton text={settings.exalateUrl} fieldId="exalate-url" copiedTitle="Exalate URL copied">
                 Copy
               </CopyButton>
             </div>

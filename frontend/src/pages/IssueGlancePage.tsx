@@ -1,22 +1,15 @@
 // The issue glance: how this issue syncs through each connection, with Exalate and Retry.
 import Button from '@atlaskit/button/default/button';
 import { ErrorMessage, Label } from '@atlaskit/form';
-import Lozenge, { type ThemeAppearance } from '@atlaskit/lozenge';
 import SectionMessage from '@atlaskit/section-message';
 import Select from '@atlaskit/select';
 import Spinner from '@atlaskit/spinner';
 import { useCallback, useEffect, useState } from 'react';
-import { errorMessage, type IssueStatus, type IssueSync, type IssueSyncStatus } from '../api';
+import { errorMessage, type IssueStatus, type IssueSync } from '../api';
+import { SyncStatusLozenge } from '../components/StatusLozenge';
 import { useApi, useConfig } from '../context';
 import { formatAbsolute, formatRelative } from '../time';
 import { webHref } from '../links';
-
-const LOOK: Record<IssueSyncStatus, { text: string; appearance: ThemeAppearance }> = {
-  not_synced: { text: 'Not synced', appearance: 'default' },
-  in_progress: { text: 'In Progress', appearance: 'inprogress' },
-  synchronized: { text: 'Synchronized', appearance: 'success' },
-  error: { text: 'Error', appearance: 'removed' },
-};
 
 /** While a sync is in progress the glance polls, for at most POLL_LIMIT × POLL_INTERVAL_MS. */
 const POLL_INTERVAL_MS = 3000;
@@ -97,7 +90,7 @@ export default function IssueGlancePage() {
       ))}
       {synced.length === 0 && (
         <div>
-          <Lozenge appearance={LOOK.not_synced.appearance}>{LOOK.not_synced.text}</Lozenge>
+          <SyncStatusLozenge status="not_synced" />
         </div>
       )}
       {synced.length === 0 && available.length === 0 && (
@@ -132,12 +125,11 @@ export default function IssueGlancePage() {
 }
 
 function SyncRow({ sync, busy, onRetry }: { sync: IssueSync; busy: boolean; onRetry: () => void }) {
-  const look = LOOK[sync.status];
   const twinHref = webHref(sync.twinUrl);
   return (
     <div className="stack-tight glance-sync">
       <div className="row">
-        <Lozenge appearance={look.appearance}>{look.text}</Lozenge>
+        <SyncStatusLozenge status={sync.status} />
         <strong>{sync.connectionName}</strong>
       </div>
       {sync.twinKey && (

@@ -11,7 +11,7 @@ export function InvitationCodeStep({ code }: { code: string }) {
         <TextArea id="invitation-code" value={code} isReadOnly isMonospaced minimumRows={4} resize="none" />
       </div>
       <div className="row">
-        <CopyButton text={code} copiedTitle="Invitation code copied" appearance="primary">
+        <CopyButton text={code} fieldId="invitation-code" copiedTitle="Invitation code copied" appearance="primary">
           Copy invitation code
         </CopyButton>
       </div>

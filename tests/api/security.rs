@@ -12,33 +12,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const ADMIN: (&str, &str) = ("admin@example.com", "admin-token");
 const USER: (&str, &str) = ("user@example.com", "user-token");
 
-/// Alpha invites beta with a code ("No, I don't have admin access") and beta accepts it.
-async fn invited_and_accepted(w: &World) -> (String, String) {
-    let alpha = w.token(&w.alpha, ADMIN).await;
-    let beta = w.token(&w.beta, ADMIN).await;
-    let (_, v) = w
-        .api(
-            "POST",
-            "/api/connections",
-            &alpha,
-            Some(
-                json!({"destinationUrl": w.beta, "localProjectKey": "TEST", "adminAccess": false}),
-            ),
-        )
-        .await;
-    let code = v["invitationCode"].as_str().unwrap().to_owned();
-    let (s, v) = w
-        .api(
-            "POST",
-            "/api/invitations/accept",
-            &beta,
-            Some(json!({"code": code, "projectKey": "SUP"})),
-        )
-        .await;
-    assert_eq!(s, 200, "{v}");
-    (code, v["connection"]["id"].as_str().unwrap().to_owned())
-}
-
 /// What beta's node says about beta in an accept (its Exalate URL from its settings page).
 async fn beta_end(w: &World) -> Value {
     let beta = w.token(&w.beta, ADMIN).await;
@@ -73,7 +46,7 @@ async fn beta_client_key(w: &World) -> String {
 #[tokio::test]
 async fn security_a_replayed_invitation_code_hands_out_nothing() {
     let w = world().await;
-    let (code, uid) = invited_and_accepted(&w).await;
+    let (code, uid) = crate::sync::invite_and_accept(&w).await;
     let acceptor = beta_end(&w).await;
     // The leaked code alone, as the acceptor that used it, and with a made-up proof.
     for proof in [Value::Null, json!("f".repeat(64))] {
@@ -131,7 +104,7 @@ async fn security_a_replayed_invitation_code_hands_out_nothing() {
 async fn security_an_unsigned_body_is_refused_before_it_is_read() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let w = world().await;
-    let (_, uid) = invited_and_accepted(&w).await;
+    let (_, uid) = crate::sync::invite_and_accept(&w).await;
     let addr = w.app.address.trim_start_matches("http://").to_owned();
     // 60 MiB announced, 1 KiB sent: a server that reads before it checks would wait for the rest.
     let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
@@ -429,7 +402,7 @@ async fn security_wrong_invitation_codes_are_rate_limited() {
 #[tokio::test]
 async fn security_answers_carry_security_headers_and_json_errors() {
     let w = world().await;
-    let (_, uid) = invited_and_accepted(&w).await;
+    let (_, uid) = crate::sync::invite_and_accept(&w).await;
     for path in [
         "/health_check",
         "/atlassian-connect.json",
@@ -473,7 +446,7 @@ async fn security_answers_carry_security_headers_and_json_errors() {
 #[tokio::test]
 async fn security_a_user_who_may_not_see_or_edit_an_issue_cannot_sync_it() {
     let w = world().await;
-    let (_, uid) = invited_and_accepted(&w).await;
+    let (_, uid) = crate::sync::invite_and_accept(&w).await;
     let user = w.token(&w.alpha, USER).await;
     let account = user_account(&w, &w.alpha, USER).await;
     // user@example.com may browse TEST but not edit its issues.

@@ -122,6 +122,12 @@ pub(crate) fn adf(text: &str) -> Value {
 }
 
 pub(crate) async fn connect_remote(w: &World) -> String {
+    invite_and_accept(w).await.1
+}
+
+/// Alpha invites beta with a code ("No, I don't have admin access") and beta accepts it:
+/// (the code, the connection's uid).
+pub(crate) async fn invite_and_accept(w: &World) -> (String, String) {
     let alpha = w.token(&w.alpha, ADMIN).await;
     let beta = w.token(&w.beta, ADMIN).await;
     let (_, v) = w
@@ -142,7 +148,7 @@ pub(crate) async fn connect_remote(w: &World) -> String {
         )
         .await;
     assert_eq!(s, 200, "{v}");
-    v["connection"]["id"].as_str().unwrap().to_owned()
+    (code, v["connection"]["id"].as_str().unwrap().to_owned())
 }
 
 pub(crate) async fn app_writes(w: &World, site: &str) -> u64 {

@@ -245,7 +245,7 @@ async fn peer_attachment(
         .await?;
     let mut out = HttpResponse::Ok();
     // The file is the other organisation's: never let a browser render it as a page of ours.
-    out.content_type(safe_content_type(
+    out.content_type(crate::sync::safe_content_type(
         resp.headers()
             .get("content-type")
             .and_then(|v| v.to_str().ok()),
@@ -257,31 +257,6 @@ async fn peer_attachment(
         Some(n) => out.body(actix_web::body::SizedStream::new(n, stream)),
         None => out.streaming(stream),
     })
-}
-
-/// A content type to pass on for a file: the ones a browser would run as active content
-/// (HTML, SVG, XML, JavaScript) become `application/octet-stream`.
-pub fn safe_content_type(ct: Option<&str>) -> String {
-    let Some(ct) = ct.map(str::trim).filter(|c| !c.is_empty()) else {
-        return "application/octet-stream".into();
-    };
-    let essence = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let active = essence.contains("html")
-        || essence.contains("xml")
-        || essence.contains("svg")
-        || essence.contains("javascript")
-        || essence.contains("ecmascript")
-        || !essence.contains('/');
-    if active {
-        "application/octet-stream".into()
-    } else {
-        essence
-    }
 }
 
 /// Per-connection bound on bodies being read at once (memory is spent only on verified senders,
@@ -309,30 +284,5 @@ impl PeerInflight {
             .get_with(uid.to_owned(), || Arc::new(tokio::sync::Semaphore::new(n)))
             .try_acquire_owned()
             .ok()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_content_type;
-
-    #[test]
-    fn active_content_is_never_passed_on() {
-        for ct in [
-            Some("text/html"),
-            Some("text/html; charset=utf-8"),
-            Some("image/svg+xml"),
-            Some("application/xhtml+xml"),
-            Some("text/javascript"),
-            Some("nonsense"),
-            None,
-        ] {
-            assert_eq!(safe_content_type(ct), "application/octet-stream", "{ct:?}");
-        }
-        assert_eq!(safe_content_type(Some("image/png")), "image/png");
-        assert_eq!(
-            safe_content_type(Some("text/plain; charset=utf-8")),
-            "text/plain"
-        );
     }
 }

@@ -27,6 +27,8 @@ impl RootSpanBuilder for RedactedRequestSpan {
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
+        // Route and path go on the line itself, not only on the span: the span is debug level,
+        // so at the default level a 5xx warning would otherwise say nothing of what failed.
         let (status, error, route, path) = match outcome {
             Ok(res) => (
                 res.status(),

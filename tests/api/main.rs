@@ -10,6 +10,7 @@ mod helpers;
 mod jira_client;
 mod jwt_auth;
 mod lifecycle;
+mod replicas;
 mod resilience;
 mod security;
 mod sync;

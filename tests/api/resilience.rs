@@ -28,7 +28,7 @@ fn doc(text: &str) -> Value {
 
 /// `n` issues on alpha's TEST project, each with one comment, straight in the emulator (so the
 /// test's own set-up is not hit by the faults it switches on).
-fn seed(site: &Site, prefix: &str, n: usize) -> Vec<String> {
+pub(crate) fn seed(site: &Site, prefix: &str, n: usize) -> Vec<String> {
     (0..n)
         .map(|i| {
             let created = site
@@ -55,7 +55,7 @@ fn twins(emu: &Emulator, site: &str, prefix: &str) -> Vec<(String, usize)> {
     out
 }
 
-async fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+pub(crate) async fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let started = Instant::now();
     while !done() {
         assert!(started.elapsed() < limit, "timed out waiting for {what}");
@@ -74,7 +74,7 @@ fn assert_exactly_once(found: &[(String, usize)], prefix: &str, n: usize, commen
     }
 }
 
-async fn set_faults(w: &crate::connections::World, site: &str, body: Value) {
+pub(crate) async fn set_faults(w: &crate::connections::World, site: &str, body: Value) {
     let r = w
         .app
         .http

@@ -131,10 +131,18 @@ impl SyncService {
                 "/rest/api/3/issue/{issue_id}?fields=summary,description,issuetype"
             ))
             .await?;
+        // Only the fields written here: another field read now may hold a person's edit made
+        // since the snapshot, which must stay unrecorded so that its webhook still sends it.
         if let Some(r) = Replica::from_issue(&after) {
-            recorded.summary = r.summary;
-            recorded.description = r.description;
-            recorded.issue_type = r.issue_type;
+            if fields.contains_key("summary") {
+                recorded.summary = r.summary;
+            }
+            if fields.contains_key("description") {
+                recorded.description = r.description;
+            }
+            if fields.contains_key("issuetype") {
+                recorded.issue_type = r.issue_type;
+            }
         }
         Ok(())
     }

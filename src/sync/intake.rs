@@ -139,6 +139,17 @@ impl SyncService {
         issue_id: &str,
         read_comments: bool,
     ) -> Result<()> {
+        // Most webhooks of a site are about issues nobody syncs: those need no lock. A locked one
+        // may be a twin being created right now, whose row is recorded when the lock is released:
+        // that one waits. (One that starts syncing meanwhile is recorded from the Exalate
+        // button's own read of it.)
+        if store::rows_of_issue(&self.db, t.id, issue_id)
+            .await?
+            .is_empty()
+            && !self.leases.is_held(t.id, issue_id).await?
+        {
+            return Ok(());
+        }
         // Wait for an apply to this issue in progress: its recorded replica decides what changed.
         let _lease = self.leases.acquire(t.id, issue_id).await?;
         let rows = store::rows_of_issue(&self.db, t.id, issue_id).await?;

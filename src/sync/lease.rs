@@ -9,6 +9,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTr
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 
 #[derive(Clone)]
 pub struct IssueLeases {
@@ -18,6 +19,9 @@ pub struct IssueLeases {
     next: Arc<AtomicU64>,
     ttl: Duration,
     max_wait: Duration,
+    /// Fired when this process releases a lease: its own waiters try again at once instead of
+    /// at their next poll (a hint only; the row decides who holds an issue).
+    released: Arc<Notify>,
 }
 
 /// A held lease; dropping it releases the issue (at once, in the background).
@@ -27,6 +31,7 @@ pub struct Lease {
     issue_id: String,
     holder: String,
     renew: tokio::task::JoinHandle<()>,
+    released: Arc<Notify>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +50,7 @@ impl IssueLeases {
             next: Arc::new(AtomicU64::new(0)),
             ttl,
             max_wait,
+            released: Arc::new(Notify::new()),
         }
     }
 
@@ -57,11 +63,21 @@ impl IssueLeases {
         );
         let started = Instant::now();
         let mut pause = Duration::from_millis(2);
-        while !self.try_take(tenant_id, issue_id, &holder).await? {
+        loop {
+            // Registered before the attempt, so a release between the attempt and the wait is
+            // not missed.
+            let released = self.released.notified();
+            if self.try_take(tenant_id, issue_id, &holder).await? {
+                break;
+            }
             if started.elapsed() > self.max_wait {
                 return Err(LeaseError::Busy(issue_id.to_owned(), self.max_wait));
             }
-            tokio::time::sleep(pause).await;
+            // Another replica's release is seen at the next poll.
+            tokio::select! {
+                _ = released => {}
+                _ = tokio::time::sleep(pause) => {}
+            }
             pause = (pause * 2).min(Duration::from_millis(50));
         }
         let renew = {
@@ -94,7 +110,19 @@ impl IssueLeases {
             issue_id: issue_id.to_owned(),
             holder,
             renew,
+            released: self.released.clone(),
         })
+    }
+
+    /// Whether anyone (on any replica) holds the lease on (site, issue) right now.
+    pub async fn is_held(&self, tenant_id: i64, issue_id: &str) -> Result<bool, LeaseError> {
+        let held = issue_leases::Entity::find()
+            .filter(issue_leases::Column::TenantId.eq(tenant_id))
+            .filter(issue_leases::Column::IssueId.eq(issue_id))
+            .filter(issue_leases::Column::ExpiresAt.gt(Utc::now().fixed_offset()))
+            .one(&self.db)
+            .await?;
+        Ok(held.is_some())
     }
 
     /// One attempt: insert the lease, or take it over if the one there has expired.
@@ -131,11 +159,12 @@ impl IssueLeases {
 impl Drop for Lease {
     fn drop(&mut self) {
         self.renew.abort();
-        let (db, tenant_id, issue, holder) = (
+        let (db, tenant_id, issue, holder, released) = (
             self.db.clone(),
             self.tenant_id,
             std::mem::take(&mut self.issue_id),
             std::mem::take(&mut self.holder),
+            self.released.clone(),
         );
         // Only our own lease: one that expired and was taken over is the new holder's.
         let release = async move {
@@ -145,6 +174,7 @@ impl Drop for Lease {
                 .filter(issue_leases::Column::Holder.eq(holder))
                 .exec(&db)
                 .await;
+            released.notify_waiters();
         };
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(release);

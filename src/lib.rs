@@ -8,6 +8,7 @@ pub mod connections;
 pub mod db;
 pub mod demo;
 pub mod entities;
+pub mod forge;
 pub mod jira;
 pub mod startup;
 pub mod state;

@@ -4,9 +4,10 @@
 //! two sites use the same issue and attachment ids.
 
 use crate::connections::{world, world_with, World};
-use crate::helpers::spawn_app_with;
-use crate::resilience::{seed, set_faults, wait_for};
-use crate::sync::{adf, connect_remote, eventually, exalate, exalate_all, jira};
+use crate::resilience::{second_replica, seed, set_faults, wait_for};
+use crate::sync::{
+    adf, connect_remote, counters, eventually, exalate, exalate_all, exalate_test_2, jira,
+};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -154,17 +155,7 @@ fn seen(w: &World, site: &str, prefix: &str) -> BTreeMap<String, Seen> {
 
 /// The emulator's count of issue edits on `site` that changed nothing, by who made them.
 async fn noop_writes(w: &World, site: &str) -> Value {
-    let c: Value = w
-        .app
-        .http
-        .get(format!("{site}/_emulator/counters"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    c["noopWrites"].clone()
+    counters(w, site).await["noopWrites"].clone()
 }
 
 async fn person(w: &World, site: &str, method: &str, path: &str, body: Value) {
@@ -192,21 +183,7 @@ async fn two_replicas_behind_a_round_robin_proxy_lose_nothing_and_echo_nothing()
         s.sync.concurrency = 4;
     })
     .await;
-    let first = &w.app.settings;
-    let (url, key, base, keys_url) = (
-        first.database.url.clone(),
-        first.security.encryption_key.clone(),
-        first.server.base_url.clone(),
-        first.connect.install_keys_url.clone(),
-    );
-    let second = spawn_app_with(move |s| {
-        s.database.url = url;
-        s.security.encryption_key = key;
-        s.server.base_url = base;
-        s.connect.install_keys_url = keys_url;
-        s.sync.concurrency = 4;
-    })
-    .await;
+    let second = second_replica(&w).await;
     backends.lock().unwrap().push(second.address.clone());
 
     let uid = connect_remote(&w).await;
@@ -486,12 +463,7 @@ async fn a_persons_edit_made_while_the_app_writes_another_field_of_the_twin_is_n
     let w = world().await;
     let uid = connect_remote(&w).await;
     let token = w.token(&w.alpha, ADMIN).await;
-    exalate(&w, &token, "TEST-2", &uid).await;
-    let twin = eventually(&w, &w.beta, "project = SUP", |i| {
-        i["fields"]["summary"] == "Add dark mode to the settings page"
-    })
-    .await;
-    let twin_key = twin["key"].as_str().unwrap().to_owned();
+    let twin_key = exalate_test_2(&w, &token, &uid).await;
     // beta's Jira takes 1.5 s to carry out the app's edits of the twin.
     let slow = json!({"rules": [{"pathPrefix": "/rest/api/3/issue/", "method": "PUT", "principal": "app", "kind": "latency", "latencyMs": 1500}]});
     set_faults(&w, &w.beta, slow).await;

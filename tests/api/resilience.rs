@@ -6,7 +6,7 @@ use crate::connections::{world, world_with};
 use crate::crash::{
     alpha_and_beta, api, connect_by_code, free_port, install_app, start_app, token, wait_up,
 };
-use crate::helpers::spawn_app_with;
+use crate::helpers::{spawn_app_with, TestApp};
 use crate::sync::{connect_remote, eventually};
 use jira_emulator::site::{Principal, Site};
 use jira_emulator::Emulator;
@@ -281,13 +281,9 @@ async fn the_other_node_down_for_a_while_gets_everything_once_it_is_back() {
     emu.stop().await;
 }
 
-#[tokio::test]
-async fn two_replicas_on_postgresql_share_the_queue_without_duplicates() {
-    if !std::env::var("EXALATE_TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres")) {
-        eprintln!("two replicas share a queue on PostgreSQL only: skipped on SQLite");
-        return;
-    }
-    let w = world_with(|s| s.sync.concurrency = 4).await;
+/// A second replica of the world's app: same database, same key, same public URL (as behind a
+/// load balancer), four twins at a time like the first.
+pub(crate) async fn second_replica(w: &crate::connections::World) -> TestApp {
     let first = &w.app.settings;
     let (url, key, base, keys_url) = (
         first.database.url.clone(),
@@ -295,15 +291,24 @@ async fn two_replicas_on_postgresql_share_the_queue_without_duplicates() {
         first.server.base_url.clone(),
         first.connect.install_keys_url.clone(),
     );
-    // A second replica: same database, same key, same public URL (as behind a load balancer).
-    let second = spawn_app_with(move |s| {
+    spawn_app_with(move |s| {
         s.database.url = url;
         s.security.encryption_key = key;
         s.server.base_url = base;
         s.connect.install_keys_url = keys_url;
         s.sync.concurrency = 4;
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn two_replicas_on_postgresql_share_the_queue_without_duplicates() {
+    if !std::env::var("EXALATE_TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres")) {
+        eprintln!("two replicas share a queue on PostgreSQL only: skipped on SQLite");
+        return;
+    }
+    let w = world_with(|s| s.sync.concurrency = 4).await;
+    let second = second_replica(&w).await;
     let uid = connect_remote(&w).await;
     let alpha = w.token(&w.alpha, ADMIN).await;
     let keys = seed(&w.emu.site("alpha").site, "Shared", 60);

@@ -64,7 +64,7 @@ pub(crate) async fn eventually(
 }
 
 /// Exalates TEST-2 ("Add dark mode to the settings page") and waits for its twin on beta.
-async fn exalate_test_2(w: &World, alpha: &str, uid: &str) -> String {
+pub(crate) async fn exalate_test_2(w: &World, alpha: &str, uid: &str) -> String {
     exalate(w, alpha, "TEST-2", uid).await;
     let twin = eventually(w, &w.beta, "project = SUP", |i| {
         i["fields"]["summary"] == "Add dark mode to the settings page"
@@ -151,9 +151,9 @@ pub(crate) async fn invite_and_accept(w: &World) -> (String, String) {
     (code, v["connection"]["id"].as_str().unwrap().to_owned())
 }
 
-pub(crate) async fn app_writes(w: &World, site: &str) -> u64 {
-    let c: Value = w
-        .app
+/// The emulator's counters of `site` (`/_emulator/counters`).
+pub(crate) async fn counters(w: &World, site: &str) -> Value {
+    w.app
         .http
         .get(format!("{site}/_emulator/counters"))
         .send()
@@ -161,7 +161,11 @@ pub(crate) async fn app_writes(w: &World, site: &str) -> u64 {
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+pub(crate) async fn app_writes(w: &World, site: &str) -> u64 {
+    let c = counters(w, site).await;
     c["writes"]
         .as_object()
         .map(|m| {

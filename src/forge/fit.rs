@@ -280,15 +280,19 @@ pub(crate) mod tests {
         })
     }
 
+    /// The claims signed with `key` under `alg`, naming key `kid`.
+    fn token(alg: Algorithm, kid: Option<&str>, key: &EncodingKey, claims: &Value) -> String {
+        let mut header = Header::new(alg);
+        header.kid = kid.map(str::to_owned);
+        jsonwebtoken::encode(&header, claims, key).unwrap()
+    }
+
+    fn rsa(pem: &[u8]) -> EncodingKey {
+        EncodingKey::from_rsa_pem(pem).unwrap()
+    }
+
     fn sign(claims: &Value) -> String {
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(KID.into());
-        jsonwebtoken::encode(
-            &header,
-            claims,
-            &EncodingKey::from_rsa_pem(PRIVATE).unwrap(),
-        )
-        .unwrap()
+        token(Algorithm::RS256, Some(KID), &rsa(PRIVATE), claims)
     }
 
     async fn check(token: &str) -> Result<Fit, FitError> {
@@ -340,38 +344,16 @@ pub(crate) mod tests {
             "{}.{payload}.",
             b64(br#"{"alg":"none","kid":"forge-test-key-1"}"#)
         );
-        let mut hs = Header::new(Algorithm::HS256);
-        hs.kid = Some(KID.into());
-        let confused = jsonwebtoken::encode(
-            &hs,
+        let public_as_secret = EncodingKey::from_secret(jwks_json().as_bytes());
+        let confused = token(Algorithm::HS256, Some(KID), &public_as_secret, &claims());
+        let no_kid = token(Algorithm::RS256, None, &rsa(PRIVATE), &claims());
+        let unknown = token(
+            Algorithm::RS256,
+            Some("someone-elses"),
+            &rsa(PRIVATE),
             &claims(),
-            &EncodingKey::from_secret(jwks_json().as_bytes()),
-        )
-        .unwrap();
-        let mut no_kid = Header::new(Algorithm::RS256);
-        no_kid.kid = None;
-        let no_kid = jsonwebtoken::encode(
-            &no_kid,
-            &claims(),
-            &EncodingKey::from_rsa_pem(PRIVATE).unwrap(),
-        )
-        .unwrap();
-        let mut other = Header::new(Algorithm::RS256);
-        other.kid = Some("someone-elses".into());
-        let unknown = jsonwebtoken::encode(
-            &other,
-            &claims(),
-            &EncodingKey::from_rsa_pem(PRIVATE).unwrap(),
-        )
-        .unwrap();
-        let mut mine = Header::new(Algorithm::RS256);
-        mine.kid = Some(KID.into());
-        let forged = jsonwebtoken::encode(
-            &mine,
-            &claims(),
-            &EncodingKey::from_rsa_pem(OTHER_PRIVATE).unwrap(),
-        )
-        .unwrap();
+        );
+        let forged = token(Algorithm::RS256, Some(KID), &rsa(OTHER_PRIVATE), &claims());
         let mut tampered_claims = claims();
         tampered_claims["app"]["installationId"] = json!("ari:cloud:ecosystem::installation/other");
         let tampered = format!(
